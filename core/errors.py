@@ -1,0 +1,61 @@
+"""Exceptions that cross module boundaries.
+
+Handlers raise :class:`RetryAfter` and :class:`PermanentError` to steer the retry
+policy; everything else a handler raises is an ordinary, retryable failure.
+"""
+
+from __future__ import annotations
+
+
+class RoostError(Exception):
+    """Base class of roost's own errors."""
+
+
+class ConfigError(RoostError):
+    """Settings or plugin registration that cannot work; the message says what to fix."""
+
+
+class PermanentError(RoostError):
+    """Raised by a handler when retrying cannot help (a bad username, a banned account).
+
+    The task goes straight to FAILED, whatever attempts are left.
+    """
+
+
+class RetryAfter(RoostError):
+    """Raised by a handler to run the task again after ``seconds`` (e.g. a rate-limit reset).
+
+    By default the attempt is not charged: waiting out a known limit is not a failure
+    of the task. Pass ``charge=True`` when it should count against ``max_attempts``.
+    """
+
+    def __init__(self, seconds: float, reason: str = "", *, charge: bool = False) -> None:
+        if seconds < 0:
+            raise ValueError("RetryAfter seconds must be >= 0")
+        self.seconds = float(seconds)
+        self.reason = reason
+        self.charge = charge
+        super().__init__(reason or f"retry after {seconds:g}s")
+
+
+class StoreUnavailable(RoostError):
+    """The database cannot be reached or is locked; callers back off and try again."""
+
+
+class NotFound(RoostError):
+    """A task id that no task has."""
+
+
+class ValidationFailed(RoostError):
+    """Input that does not fit a task type's payload model; ``errors`` lists each problem."""
+
+    def __init__(self, message: str, errors: list[dict[str, object]] | None = None) -> None:
+        super().__init__(message)
+        self.errors = errors or []
+
+
+class LeaseLost(RoostError):
+    """The task's lease is no longer this worker's (it was recovered, maybe re-run elsewhere).
+
+    The worker stops the run and discards its result: the newer run stands.
+    """

@@ -1,0 +1,119 @@
+"""The task record and its status: the one shape every storage engine returns."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from bson import ObjectId
+
+
+class TaskStatus(enum.StrEnum):
+    PENDING = "PENDING"
+    RUNNING = "RUNNING"
+    DONE = "DONE"
+    FAILED = "FAILED"
+
+
+def utcnow() -> datetime:
+    """Now, UTC, truncated to milliseconds (what BSON dates and the API carry)."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def new_id() -> str:
+    """A 24-hex ObjectId string: sortable by creation time, the same on every engine."""
+    return str(ObjectId())
+
+
+def is_task_id(value: str) -> bool:
+    return ObjectId.is_valid(value) and len(value) == 24
+
+
+def iso(dt: datetime | None) -> str | None:
+    """ISO-8601 UTC with milliseconds and ``Z``, as the REST contract documents."""
+    if dt is None:
+        return None
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+@dataclass(slots=True)
+class Task:
+    """One task as stored. Engines map their rows/documents to and from this."""
+
+    id: str
+    type: str
+    payload: dict[str, Any]
+    status: TaskStatus = TaskStatus.PENDING
+    priority: int = 0
+    attempts: int = 0
+    max_attempts: int = 3
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+    next_run_at: datetime = field(default_factory=utcnow)
+    locked_by: str | None = None
+    locked_at: datetime | None = None
+    lease_id: str | None = None
+    lease_expires_at: datetime | None = None
+    finished_at: datetime | None = None
+    result: dict[str, Any] | None = None
+    last_error: str | None = None
+    checkpoint: dict[str, Any] | None = None
+    dedupe_key: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The public (REST/CLI) view: camelCase, ISO times, no lease token."""
+        return {
+            "taskId": self.id,
+            "type": self.type,
+            "status": self.status.value,
+            "payload": self.payload,
+            "priority": self.priority,
+            "attempts": self.attempts,
+            "maxAttempts": self.max_attempts,
+            "createdAt": iso(self.created_at),
+            "updatedAt": iso(self.updated_at),
+            "nextRunAt": iso(self.next_run_at),
+            "lockedBy": self.locked_by,
+            "lockedAt": iso(self.locked_at),
+            "leaseExpiresAt": iso(self.lease_expires_at),
+            "finishedAt": iso(self.finished_at),
+            "result": self.result,
+            "lastError": self.last_error,
+            "checkpoint": self.checkpoint,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class NewTask:
+    """What ``enqueue`` stores: validated payload plus scheduling options."""
+
+    type: str
+    payload: dict[str, Any]
+    priority: int = 0
+    run_at: datetime | None = None
+    max_attempts: int = 3
+    dedupe_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStats:
+    pending: int = 0
+    running: int = 0
+    done: int = 0
+    failed: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.pending + self.running + self.done + self.failed
+
+    def to_json(self) -> dict[str, int]:
+        return {
+            "pending": self.pending,
+            "running": self.running,
+            "done": self.done,
+            "failed": self.failed,
+            "total": self.total,
+        }

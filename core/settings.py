@@ -1,0 +1,180 @@
+"""Settings: ``settings.toml`` < ``ROOST_*`` environment < explicit arguments.
+
+Nested keys use ``__`` in the environment: ``ROOST_STORE__URL``, ``ROOST_API__PORT``.
+The file comes from ``--config`` or ``ROOST_SETTINGS``, else ``./settings.toml`` when
+it exists. Unknown keys and bad values are errors that name the key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from .errors import ConfigError
+from .retry import RetryPolicy
+
+DEFAULT_FILE = "settings.toml"
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class StoreSettings(Section):
+    url: str = "sqlite:///roost.db"
+    database: str = "crypto_analytics"
+    collection: str = "twittertasks"
+
+
+class WorkerSettings(Section):
+    max_concurrent: int = Field(3, ge=1, le=10_000)
+    stale_timeout: float = Field(300.0, gt=0, description="lease length in seconds")
+    recovery_interval: float = Field(60.0, gt=0)
+    shutdown_timeout: float = Field(30.0, ge=0)
+    task_timeout: float = Field(600.0, gt=0)
+    poll_interval: float = Field(0.05, gt=0, description="first idle wait, doubles when idle")
+    max_poll_interval: float = Field(1.0, gt=0, description="longest idle wait between polls")
+
+
+class RetrySettings(Section):
+    max_attempts: int = Field(3, ge=1, le=1000)
+    strategy: Literal["exponential", "linear", "fixed"] = "exponential"
+    base_delay: float = Field(60.0, ge=0)
+    factor: float = Field(2.0, ge=1)
+    max_delay: float = Field(3600.0, ge=0)
+    jitter: float = Field(0.2, ge=0, le=1)
+
+    def policy(self) -> RetryPolicy:
+        return RetryPolicy(**self.model_dump())
+
+
+class ApiSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(5001, ge=0, le=65535)
+    prefix: str = "/api/v4/twitter"
+    token: SecretStr | None = None
+    max_body_bytes: int = Field(64 * 1024, ge=1024)
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not value.startswith("/api/") or value.endswith("/"):
+            raise ValueError("must start with /api/ and not end with /, e.g. /api/v4/twitter")
+        return value
+
+
+class RuntimeSettings(BaseModel):
+    """``name`` picks the runtime; ``[runtime.<name>]`` tables are checked by that runtime."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str = "mock"
+
+    def table(self, name: str) -> dict[str, Any]:
+        value = (self.model_extra or {}).get(name, {})
+        return value if isinstance(value, dict) else {}
+
+
+class PluginSettings(Section):
+    entry_points: bool = Field(True, description="load third-party plugins (group 'roost')")
+    modules: list[str] = Field(default_factory=list, description="extra plugin modules to load")
+    disable: list[str] = Field(default_factory=list, description="plugin names not to load")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ROOST_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    retry: RetrySettings = Field(default_factory=RetrySettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
+    plugins: PluginSettings = Field(default_factory=PluginSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
+
+    def public(self) -> dict[str, Any]:
+        """The effective settings with secrets masked (``roost config``)."""
+        data = self.model_dump(mode="json")
+        if self.api.token is not None:
+            data["api"]["token"] = "********"
+        data["store"]["url"] = _mask_url(self.store.url)
+        return data
+
+
+def _mask_url(url: str) -> str:
+    """Hide a password in ``scheme://user:password@host``."""
+    head, sep, tail = url.partition("://")
+    if sep and "@" in tail:
+        creds, _, rest = tail.rpartition("@")
+        user = creds.split(":", 1)[0]
+        return f"{head}://{user}:****@{rest}" if ":" in creds else url
+    return url
+
+
+def resolve_file(path: str | os.PathLike[str] | None) -> Path | None:
+    """The settings file to read: the argument, ``ROOST_SETTINGS``, or ./settings.toml."""
+    chosen = path or os.environ.get("ROOST_SETTINGS")
+    if chosen:
+        file = Path(chosen)
+        if not file.is_file():
+            raise ConfigError(f"settings file {file} does not exist")
+        return file
+    default = Path(DEFAULT_FILE)
+    return default if default.is_file() else None
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Read settings; raise :class:`ConfigError` naming the file, key and problem."""
+    file = resolve_file(path)
+    where = f"settings ({file})" if file else "settings"
+    if file is not None:
+        try:
+            tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{file}: cannot read: {exc}") from exc
+    cls = Settings
+    if file is not None:
+        config = SettingsConfigDict(**{**Settings.model_config, "toml_file": file})
+        cls = type("Settings", (Settings,), {"model_config": config, "__module__": __name__})
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(f"{where}: {format_errors(exc)}") from None
+
+
+def format_errors(exc: ValidationError) -> str:
+    """One line per problem: ``key.path: message`` (env vars map to the same keys)."""
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; `roost config` shows the valid keys)"
+        lines.append(f"{key}: {msg}")
+    return "; ".join(lines)

@@ -1,0 +1,1 @@
+"""Built-in storage engines. Each module is a plugin that registers its URL schemes."""

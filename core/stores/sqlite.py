@@ -1,0 +1,443 @@
+"""Embedded SQLite engine (stdlib): the zero-set-up default, safe for several processes.
+
+WAL journal, ``synchronous=NORMAL`` (a committed task survives a process crash; the
+last transactions before an OS crash or power loss may be lost), writes under
+``BEGIN IMMEDIATE`` so concurrent workers queue on the write lock instead of failing.
+The claim is one ``UPDATE … RETURNING`` over a partial index of PENDING tasks.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+from urllib.parse import urlparse
+
+from ..errors import ConfigError, StoreUnavailable
+from ..hookspecs import hookimpl
+from ..models import NewTask, QueueStats, Task, TaskStatus, new_id, utcnow
+from ..store import TaskStore
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    id TEXT PRIMARY KEY,
+    type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    priority INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    max_attempts INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    next_run_at INTEGER NOT NULL,
+    locked_by TEXT,
+    locked_at INTEGER,
+    lease_id TEXT,
+    lease_expires_at INTEGER,
+    finished_at INTEGER,
+    result TEXT,
+    last_error TEXT,
+    checkpoint TEXT,
+    dedupe_key TEXT
+);
+CREATE INDEX IF NOT EXISTS tasks_claim ON tasks (priority DESC, next_run_at, id)
+    WHERE status = 'PENDING';
+CREATE INDEX IF NOT EXISTS tasks_lease ON tasks (lease_expires_at) WHERE status = 'RUNNING';
+CREATE INDEX IF NOT EXISTS tasks_status ON tasks (status);
+CREATE UNIQUE INDEX IF NOT EXISTS tasks_dedupe ON tasks (dedupe_key)
+    WHERE dedupe_key IS NOT NULL;
+CREATE TABLE IF NOT EXISTS records (
+    collection TEXT NOT NULL,
+    key TEXT NOT NULL,
+    doc TEXT NOT NULL,
+    first_seen_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (collection, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS record_tasks (
+    collection TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    PRIMARY KEY (collection, task_id, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS record_tasks_key ON record_tasks (collection, key);
+"""
+
+FENCE = "id = ? AND status = 'RUNNING' AND lease_id = ?"
+
+
+def ms(dt: datetime) -> int:
+    return int(dt.timestamp() * 1000)
+
+
+def from_ms(value: int | None) -> datetime | None:
+    if value is None:
+        return None
+    return datetime.fromtimestamp(value / 1000, UTC)
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _dumps(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"))
+
+
+def row_to_task(row: sqlite3.Row) -> Task:
+    return Task(
+        id=row["id"],
+        type=row["type"],
+        payload=json.loads(row["payload"]),
+        status=TaskStatus(row["status"]),
+        priority=row["priority"],
+        attempts=row["attempts"],
+        max_attempts=row["max_attempts"],
+        created_at=from_ms(row["created_at"]),  # type: ignore[arg-type]
+        updated_at=from_ms(row["updated_at"]),  # type: ignore[arg-type]
+        next_run_at=from_ms(row["next_run_at"]),  # type: ignore[arg-type]
+        locked_by=row["locked_by"],
+        locked_at=from_ms(row["locked_at"]),
+        lease_id=row["lease_id"],
+        lease_expires_at=from_ms(row["lease_expires_at"]),
+        finished_at=from_ms(row["finished_at"]),
+        result=_loads(row["result"]),
+        last_error=row["last_error"],
+        checkpoint=_loads(row["checkpoint"]),
+        dedupe_key=row["dedupe_key"],
+    )
+
+
+def path_from_url(url: str) -> str:
+    """``sqlite:///relative.db``, ``sqlite:////abs/path.db`` or ``sqlite:///:memory:``."""
+    parsed = urlparse(url)
+    if parsed.scheme != "sqlite" or parsed.netloc:
+        raise ConfigError(
+            f"store.url {url!r}: expected sqlite:///path/to/file.db "
+            "(three slashes, then the path; four for an absolute path)"
+        )
+    path = parsed.path[1:] if parsed.path.startswith("/") else parsed.path
+    if not path:
+        raise ConfigError(f"store.url {url!r} names no file: use sqlite:///roost.db")
+    return path
+
+
+def _translate(fn: Callable[P, R]) -> Callable[P, R]:
+    """Turn lock and I/O errors into :class:`StoreUnavailable`; keep programming errors."""
+
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(f"SQLite: {exc}") from exc
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.IntegrityError | sqlite3.ProgrammingError):
+                raise
+            raise StoreUnavailable(f"SQLite: {exc}") from exc
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+class SQLiteStore(TaskStore):
+    """One connection per store object, used by one thread at a time."""
+
+    def __init__(self, url: str, *, busy_timeout: float = 10.0) -> None:
+        self.url = url
+        self.path = path_from_url(url)
+        if self.path != ":memory:":
+            parent = Path(self.path).expanduser().resolve().parent
+            if not parent.is_dir():
+                raise ConfigError(f"store.url {url!r}: folder {parent} does not exist")
+        self._busy_timeout = busy_timeout
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+
+    # -- connection -------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is None:
+            try:
+                conn = sqlite3.connect(
+                    self.path,
+                    timeout=self._busy_timeout,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+                conn.row_factory = sqlite3.Row
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            except sqlite3.Error as exc:
+                raise StoreUnavailable(f"SQLite: cannot open {self.path}: {exc}") from exc
+            self._conn = conn
+        return self._conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction that takes the write lock up front (no BUSY_SNAPSHOT)."""
+        with self._lock:
+            conn = self._connect()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            yield self._connect()
+
+    @_translate
+    def setup(self) -> None:
+        with self._read() as conn:
+            conn.executescript(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    @_translate
+    def ping(self) -> None:
+        with self._read() as conn:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+
+    # -- producers ----------------------------------------------------------------------
+    @_translate
+    def enqueue_many(self, tasks: Sequence[NewTask]) -> list[Task]:
+        now = utcnow()
+        now_ms = ms(now)
+        out: list[Task] = []
+        with self._write() as conn:
+            for new in tasks:
+                task = Task(
+                    id=new_id(),
+                    type=new.type,
+                    payload=new.payload,
+                    priority=new.priority,
+                    max_attempts=new.max_attempts,
+                    created_at=now,
+                    updated_at=now,
+                    next_run_at=new.run_at or now,
+                    dedupe_key=new.dedupe_key,
+                )
+                cur = conn.execute(
+                    "INSERT INTO tasks (id, type, status, payload, priority, max_attempts,"
+                    " created_at, updated_at, next_run_at, dedupe_key)"
+                    " VALUES (?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING",
+                    (
+                        task.id,
+                        task.type,
+                        json.dumps(task.payload, separators=(",", ":")),
+                        task.priority,
+                        task.max_attempts,
+                        now_ms,
+                        now_ms,
+                        ms(task.next_run_at),
+                        task.dedupe_key,
+                    ),
+                )
+                if cur.rowcount == 0:
+                    row = conn.execute(
+                        "SELECT * FROM tasks WHERE dedupe_key = ?", (new.dedupe_key,)
+                    ).fetchone()
+                    task = row_to_task(row)
+                out.append(task)
+        return out
+
+    # -- worker side --------------------------------------------------------------------
+    @_translate
+    def claim(
+        self, worker_id: str, types: Sequence[str] | None, limit: int, lease: float
+    ) -> list[Task]:
+        if limit <= 0 or (types is not None and not types):
+            return []
+        now = ms(utcnow())
+        type_filter = ""
+        params: list[Any] = [worker_id, now, now + int(lease * 1000), now, now]
+        if types is not None:
+            type_filter = f" AND type IN ({','.join('?' * len(types))})"
+            params.extend(types)
+        params.append(limit)
+        with self._write() as conn:
+            rows = conn.execute(
+                "UPDATE tasks SET status = 'RUNNING', attempts = attempts + 1,"
+                " locked_by = ?, locked_at = ?, lease_id = lower(hex(randomblob(12))),"
+                " lease_expires_at = ?, updated_at = ?"
+                " WHERE id IN (SELECT id FROM tasks WHERE status = 'PENDING'"
+                f" AND next_run_at <= ?{type_filter}"
+                " ORDER BY priority DESC, next_run_at, id LIMIT ?)"
+                " RETURNING *",
+                params,
+            ).fetchall()
+        tasks = [row_to_task(r) for r in rows]
+        tasks.sort(key=lambda t: (-t.priority, t.next_run_at, t.id))
+        return tasks
+
+    @_translate
+    def complete(self, task_id: str, lease_id: str, result: dict[str, Any] | None) -> bool:
+        now = ms(utcnow())
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE tasks SET status = 'DONE', result = ?, updated_at = ?, finished_at = ?,"
+                " lease_expires_at = NULL, dedupe_key = NULL WHERE " + FENCE,
+                (_dumps(result), now, now, task_id, lease_id),
+            )
+            return cur.rowcount == 1
+
+    @_translate
+    def reschedule(
+        self, task_id: str, lease_id: str, run_at: datetime, error: str | None, *, charge: bool
+    ) -> bool:
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE tasks SET status = 'PENDING', next_run_at = ?, updated_at = ?,"
+                " attempts = attempts - ?, last_error = coalesce(?, last_error),"
+                " locked_by = NULL, locked_at = NULL, lease_id = NULL, lease_expires_at = NULL"
+                " WHERE " + FENCE,
+                (ms(run_at), ms(utcnow()), 0 if charge else 1, error, task_id, lease_id),
+            )
+            return cur.rowcount == 1
+
+    @_translate
+    def fail(self, task_id: str, lease_id: str, error: str) -> bool:
+        now = ms(utcnow())
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE tasks SET status = 'FAILED', last_error = ?, updated_at = ?,"
+                " finished_at = ?, lease_expires_at = NULL, dedupe_key = NULL WHERE " + FENCE,
+                (error, now, now, task_id, lease_id),
+            )
+            return cur.rowcount == 1
+
+    @_translate
+    def heartbeat(self, worker_id: str, leases: Mapping[str, str], lease: float) -> set[str]:
+        if not leases:
+            return set()
+        now = ms(utcnow())
+        pairs = ",".join("(?, ?)" for _ in leases)
+        params: list[Any] = [now + int(lease * 1000), now, worker_id]
+        for item in leases.items():
+            params.extend(item)
+        with self._write() as conn:
+            rows = conn.execute(
+                "UPDATE tasks SET lease_expires_at = ?, updated_at = ?"
+                " WHERE status = 'RUNNING' AND locked_by = ?"
+                f" AND (id, lease_id) IN (VALUES {pairs}) RETURNING id",
+                params,
+            ).fetchall()
+        return {r[0] for r in rows}
+
+    @_translate
+    def checkpoint(self, task_id: str, lease_id: str, data: dict[str, Any]) -> bool:
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE tasks SET checkpoint = ?, updated_at = ? WHERE " + FENCE,
+                (_dumps(data), ms(utcnow()), task_id, lease_id),
+            )
+            return cur.rowcount == 1
+
+    @_translate
+    def recover(self) -> int:
+        now = ms(utcnow())
+        error = "lease expired: the worker stopped heartbeating (crashed or stalled)"
+        with self._write() as conn:
+            failed = conn.execute(
+                "UPDATE tasks SET status = 'FAILED', last_error = ?, updated_at = ?,"
+                " finished_at = ?, lease_expires_at = NULL, dedupe_key = NULL"
+                " WHERE status = 'RUNNING' AND lease_expires_at < ? AND attempts >= max_attempts",
+                (error, now, now, now),
+            ).rowcount
+            back = conn.execute(
+                "UPDATE tasks SET status = 'PENDING', next_run_at = ?, updated_at = ?,"
+                " last_error = ?, locked_by = NULL, locked_at = NULL, lease_id = NULL,"
+                " lease_expires_at = NULL WHERE status = 'RUNNING' AND lease_expires_at < ?",
+                (now, now, error, now),
+            ).rowcount
+        return failed + back
+
+    # -- reads --------------------------------------------------------------------------
+    @_translate
+    def get(self, task_id: str) -> Task | None:
+        with self._read() as conn:
+            row = conn.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        return None if row is None else row_to_task(row)
+
+    @_translate
+    def stats(self) -> QueueStats:
+        with self._read() as conn:
+            rows = conn.execute("SELECT status, count(*) FROM tasks GROUP BY status").fetchall()
+        counts = {status.lower(): n for status, n in rows}
+        return QueueStats(**counts)
+
+    # -- records ------------------------------------------------------------------------
+    @_translate
+    def save_records(
+        self, collection: str, records: Iterable[Mapping[str, Any]], key: str, task_id: str
+    ) -> int:
+        now = ms(utcnow())
+        rows = [(collection, str(r[key]), json.dumps(r, default=str), now, now) for r in records]
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT INTO records (collection, key, doc, first_seen_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (collection, key)"
+                " DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
+                rows,
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO record_tasks (collection, task_id, key) VALUES (?, ?, ?)",
+                [(collection, task_id, r[1]) for r in rows],
+            )
+        return len(rows)
+
+    @_translate
+    def find_records(
+        self, collection: str, *, task_id: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            if task_id is None:
+                rows = conn.execute(
+                    "SELECT key, doc FROM records WHERE collection = ? ORDER BY key LIMIT ?",
+                    (collection, limit),
+                ).fetchall()
+            else:
+                rows = conn.execute(
+                    "SELECT r.key, r.doc FROM record_tasks t JOIN records r"
+                    " ON r.collection = t.collection AND r.key = t.key"
+                    " WHERE t.collection = ? AND t.task_id = ? ORDER BY r.key LIMIT ?",
+                    (collection, task_id, limit),
+                ).fetchall()
+            out = []
+            for key, doc in rows:
+                record = json.loads(doc)
+                record["taskIds"] = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT task_id FROM record_tasks WHERE collection = ? AND key = ?",
+                        (collection, key),
+                    )
+                ]
+                out.append(record)
+        return out
+
+
+def _open(url: str) -> TaskStore:
+    return SQLiteStore(url)
+
+
+@hookimpl(trylast=True)
+def register_stores(register: Callable[[str, Callable[[str], TaskStore]], None]) -> None:
+    register("sqlite", _open)

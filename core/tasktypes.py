@@ -1,0 +1,110 @@
+"""What a plugin registers: task types, runtimes, and the context a handler runs in."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from .errors import ConfigError, LeaseLost
+from .models import Task
+from .retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from .store import AsyncStore
+
+Handler = Callable[["TaskContext", Any], Awaitable[dict[str, Any] | None]]
+NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,63}$")
+ROUTE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+
+
+@dataclass(frozen=True, slots=True)
+class TaskType:
+    """A kind of task: ``name`` + payload model + async handler.
+
+    ``handler(ctx, payload)`` receives a :class:`TaskContext` and the validated
+    payload model, and returns a small JSON-able summary stored on the task (or None).
+    Optional: ``retry`` (else the settings' policy), ``timeout`` seconds (else
+    ``worker.task_timeout``), ``concurrency`` (at most this many at once per worker),
+    ``route`` (enqueue over HTTP at ``POST {api.prefix}/tasks/<route>``) and
+    ``cli_arg`` (the payload field ``roost enqueue <route> VALUE`` fills).
+    """
+
+    name: str
+    payload: type[BaseModel]
+    handler: Handler
+    retry: RetryPolicy | None = None
+    timeout: float | None = None
+    concurrency: int | None = None
+    route: str | None = None
+    cli_arg: str | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        where = f"task type {self.name!r}"
+        if not isinstance(self.name, str) or not NAME.match(self.name):
+            raise ConfigError(f"{where}: the name must be UPPER_SNAKE_CASE, e.g. 'SEARCH'")
+        if not (isinstance(self.payload, type) and issubclass(self.payload, BaseModel)):
+            raise ConfigError(f"{where}: payload must be a pydantic BaseModel subclass")
+        if not inspect.iscoroutinefunction(self.handler):
+            raise ConfigError(f"{where}: handler must be an async function (ctx, payload)")
+        if self.timeout is not None and self.timeout <= 0:
+            raise ConfigError(f"{where}: timeout must be > 0 seconds")
+        if self.concurrency is not None and self.concurrency < 1:
+            raise ConfigError(f"{where}: concurrency must be >= 1")
+        if self.route is not None and not ROUTE.match(self.route):
+            raise ConfigError(f"{where}: route must be lower-case letters, digits, - or _")
+        if self.cli_arg is not None and self.cli_arg not in self.payload.model_fields:
+            raise ConfigError(f"{where}: cli_arg {self.cli_arg!r} is not a payload field")
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeSpec:
+    """A named runtime: ``factory(settings)`` builds it from its validated settings table."""
+
+    name: str
+    factory: Callable[[Any], Any]
+    settings_model: type[BaseModel] | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not re.match(r"^[a-z][a-z0-9_]*$", self.name):
+            raise ConfigError(f"runtime {self.name!r}: the name must be lower_snake_case")
+        if not callable(self.factory):
+            raise ConfigError(f"runtime {self.name!r}: factory must be callable")
+
+
+class TaskContext:
+    """What a handler gets besides its payload: the task, the runtime, and fenced writes."""
+
+    def __init__(self, task: Task, store: AsyncStore, runtime: Any, log: logging.Logger) -> None:
+        self.task = task
+        self.runtime = runtime
+        self.log = log
+        self._store = store
+
+    async def save(
+        self, collection: str, records: Iterable[Mapping[str, Any]], key: str = "id"
+    ) -> int:
+        """Upsert records (e.g. tweets) by ``key``, noting this task found them."""
+        records = list(records)
+        if not records:
+            return 0
+        return await self._store.call(
+            self._store.sync.save_records, collection, records, key, self.task.id
+        )
+
+    async def checkpoint(self, data: dict[str, Any]) -> None:
+        """Keep resumable progress (a cursor); a retry of this task sees it on ``task.checkpoint``."""
+        assert self.task.lease_id is not None
+        held = await self._store.call(
+            self._store.sync.checkpoint, self.task.id, self.task.lease_id, data
+        )
+        if not held:
+            raise LeaseLost(f"task {self.task.id}: lease lost while saving a checkpoint")
+        self.task.checkpoint = data
