@@ -21,6 +21,7 @@ import pluggy
 if TYPE_CHECKING:
     from .app import Roost
     from .models import Task
+    from .settings import StoreSettings
     from .store import TaskStore
     from .tasktypes import RuntimeSpec, TaskType
 
@@ -53,12 +54,13 @@ def register_runtimes(register: Callable[[RuntimeSpec], None]) -> None:
 
 
 @hookspec
-def register_stores(register: Callable[[str, Callable[[str], TaskStore]], None]) -> None:
+def register_stores(register: Callable[[str, Callable[[StoreSettings], TaskStore]], None]) -> None:
     """Called once when the application is assembled.
 
     Call ``register(scheme, open)`` for each URL scheme the plugin stores tasks in
-    (``"sqlite"``, ``"mongodb"``). ``open(url)`` returns a :class:`TaskStore`; it
-    should not touch the network (``setup()`` does that).
+    (``"sqlite"``, ``"mongodb"``). ``open(store_settings)`` gets the ``[store]`` table
+    (``url`` and the engine options) and returns a :class:`TaskStore`; it should not
+    touch the network (``setup()`` does that).
     """
 
 

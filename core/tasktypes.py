@@ -82,11 +82,21 @@ class RuntimeSpec:
 class TaskContext:
     """What a handler gets besides its payload: the task, the runtime, and fenced writes."""
 
-    def __init__(self, task: Task, store: AsyncStore, runtime: Any, log: logging.Logger) -> None:
+    def __init__(
+        self,
+        task: Task,
+        store: AsyncStore,
+        runtime: Callable[[], Awaitable[Any]],
+        log: logging.Logger,
+    ) -> None:
         self.task = task
-        self.runtime = runtime
         self.log = log
         self._store = store
+        self._runtime = runtime
+
+    async def runtime(self) -> Any:
+        """The runtime selected in settings (``runtime.name``), started on first use."""
+        return await self._runtime()
 
     async def save(
         self, collection: str, records: Iterable[Mapping[str, Any]], key: str = "id"

@@ -21,6 +21,7 @@ from urllib.parse import urlparse
 from ..errors import ConfigError, StoreUnavailable
 from ..hookspecs import hookimpl
 from ..models import NewTask, QueueStats, Task, TaskStatus, new_id, utcnow
+from ..settings import StoreSettings
 from ..store import TaskStore
 
 P = ParamSpec("P")
@@ -434,10 +435,10 @@ class SQLiteStore(TaskStore):
         return out
 
 
-def _open(url: str) -> TaskStore:
-    return SQLiteStore(url)
+def _open(config: StoreSettings) -> TaskStore:
+    return SQLiteStore(config.url)
 
 
 @hookimpl(trylast=True)
-def register_stores(register: Callable[[str, Callable[[str], TaskStore]], None]) -> None:
+def register_stores(register: Callable[[str, Callable[[StoreSettings], TaskStore]], None]) -> None:
     register("sqlite", _open)

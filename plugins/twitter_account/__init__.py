@@ -1,0 +1,47 @@
+"""Task type ACCOUNT: an account's latest tweets, saved to ``tweets``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from roost.core.hookspecs import hookimpl
+from roost.core.tasktypes import TaskContext, TaskType
+from roost.plugins.twitter.handlers import PageSaver
+from roost.plugins.twitter.models import check_handle
+
+
+class AccountPayload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(description="X handle without @, 1 to 15 letters, digits or _")
+    limit: int = Field(20, ge=1, le=1000, description="stop after this many tweets")
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, value: str) -> str:
+        return check_handle(value)
+
+
+async def account(ctx: TaskContext, payload: AccountPayload) -> dict[str, object]:
+    runtime = await ctx.runtime()
+    saver = PageSaver(ctx)
+    if saver.done(payload.limit):
+        return saver.summary()
+    tweets = await runtime.account_tweets(
+        payload.username, payload.limit - saver.saved, cursor=saver.cursor, on_page=saver
+    )
+    return await saver.finish(tweets)
+
+
+@hookimpl(trylast=True)
+def register_task_types(register: Callable[[TaskType], None]) -> None:
+    register(TaskType(
+        name="ACCOUNT",
+        payload=AccountPayload,
+        handler=account,
+        route="account",
+        cli_arg="username",
+        description="an account's latest tweets; they go to the 'tweets' collection",
+    ))

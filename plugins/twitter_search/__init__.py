@@ -1,0 +1,53 @@
+"""Task type SEARCH: tweets matching a query and filters, saved to ``tweets``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from roost.core.hookspecs import hookimpl
+from roost.core.tasktypes import TaskContext, TaskType
+from roost.plugins.twitter import SearchFilters
+from roost.plugins.twitter.handlers import PageSaver
+
+
+class SearchPayload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(min_length=1, max_length=512, description="X search query, e.g. bitcoin")
+    filters: SearchFilters = Field(default_factory=SearchFilters)
+    limit: int = Field(100, ge=1, le=1000, description="stop after this many tweets")
+
+    @field_validator("query")
+    @classmethod
+    def _query(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("must not be blank")
+        if any(ord(c) < 32 for c in value):
+            raise ValueError("must not contain control characters")
+        return value
+
+
+async def search(ctx: TaskContext, payload: SearchPayload) -> dict[str, object]:
+    runtime = await ctx.runtime()
+    saver = PageSaver(ctx)
+    if saver.done(payload.limit):
+        return saver.summary()
+    tweets = await runtime.search(
+        payload.query, payload.filters, payload.limit - saver.saved, cursor=saver.cursor, on_page=saver
+    )
+    return await saver.finish(tweets)
+
+
+@hookimpl(trylast=True)
+def register_task_types(register: Callable[[TaskType], None]) -> None:
+    register(TaskType(
+        name="SEARCH",
+        payload=SearchPayload,
+        handler=search,
+        route="search",
+        cli_arg="query",
+        description="search X for a query; tweets go to the 'tweets' collection",
+    ))

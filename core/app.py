@@ -1,0 +1,162 @@
+"""``Roost``: settings + plugins + store + runtime, assembled once per process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlparse
+
+import pluggy
+from pydantic import BaseModel, ValidationError
+
+from .errors import ConfigError, ValidationFailed
+from .models import NewTask, Task
+from .plugins import Registry, build_registry, make_plugin_manager
+from .retry import RetryPolicy
+from .settings import Settings, format_errors, load_settings
+from .store import AsyncStore
+from .tasktypes import TaskType
+
+log = logging.getLogger("roost")
+
+
+class Roost:
+    """The application: what a worker, the API and the CLI share in one process."""
+
+    def __init__(self, settings: Settings, pm: pluggy.PluginManager, registry: Registry) -> None:
+        self.settings = settings
+        self.pm = pm
+        self.registry = registry
+        self.retry_policy = settings.retry.policy()
+        self.runtime_settings = self._check_runtime_settings()
+        self.store = AsyncStore(self._open_store())
+        self._runtime: Any = None
+        self._runtime_lock = asyncio.Lock()
+
+    @classmethod
+    def create(cls, settings: Settings | None = None, *, plugins: Iterable[object] = ()) -> Roost:
+        """Load plugins and open (but do not yet contact) the store. Raises ConfigError."""
+        settings = settings or load_settings()
+        pm = make_plugin_manager(
+            entry_points=settings.plugins.entry_points,
+            modules=settings.plugins.modules,
+            disable=settings.plugins.disable,
+            plugins=plugins,
+        )
+        return cls(settings, pm, build_registry(pm))
+
+    # -- assembly ----------------------------------------------------------------------
+    def _open_store(self) -> Any:
+        url = self.settings.store.url
+        scheme = urlparse(url).scheme
+        opener = self.registry.stores.get(scheme)
+        if opener is None:
+            known = ", ".join(f"{s}://" for s in sorted(self.registry.stores))
+            raise ConfigError(f"store.url {url!r}: unknown scheme {scheme!r}; known: {known}")
+        return opener(self.settings.store)
+
+    def _check_runtime_settings(self) -> BaseModel | None:
+        """Validate ``[runtime.<name>]`` tables now, so a typo stops start-up with its key."""
+        cfg = self.settings.runtime
+        known = self.registry.runtimes
+        if cfg.name not in known:
+            raise ConfigError(
+                f"runtime.name = {cfg.name!r} is not a registered runtime; "
+                f"available: {', '.join(sorted(known)) or 'none'}"
+            )
+        chosen = None
+        for name in (cfg.model_extra or {}):
+            spec = known.get(name)
+            if spec is None:
+                raise ConfigError(f"runtime.{name}: no runtime named {name!r} is registered")
+            if spec.settings_model is None:
+                raise ConfigError(f"runtime.{name}: runtime {name!r} takes no settings")
+            try:
+                model = spec.settings_model.model_validate(cfg.table(name))
+            except ValidationError as exc:
+                raise ConfigError(f"settings: runtime.{name}.{format_errors(exc)}") from None
+            if name == cfg.name:
+                chosen = model
+        spec = known[cfg.name]
+        if chosen is None and spec.settings_model is not None:
+            chosen = spec.settings_model()
+        return chosen
+
+    async def start(self) -> None:
+        """Create the store's tables/indexes (idempotent)."""
+        await self.store.call(self.store.sync.setup)
+
+    async def runtime(self) -> Any:
+        """The selected runtime, built and started on first use, shared by all tasks."""
+        async with self._runtime_lock:
+            if self._runtime is None:
+                spec = self.registry.runtimes[self.settings.runtime.name]
+                runtime = spec.factory(self.runtime_settings)
+                await runtime.start()
+                log.info("runtime started name=%s", spec.name)
+                self._runtime = runtime
+            return self._runtime
+
+    async def close(self) -> None:
+        if self._runtime is not None:
+            runtime, self._runtime = self._runtime, None
+            try:
+                await runtime.close()
+            except Exception:
+                log.exception("runtime close failed")
+        await asyncio.get_running_loop().run_in_executor(None, self.store.close)
+
+    # -- producing tasks ---------------------------------------------------------------
+    def task_type(self, name: str) -> TaskType:
+        try:
+            return self.registry.task_types[name]
+        except KeyError:
+            known = ", ".join(sorted(self.registry.task_types))
+            raise ValidationFailed(f"unknown task type {name!r}; known: {known}") from None
+
+    def policy_for(self, task_type: TaskType) -> RetryPolicy:
+        return task_type.retry or self.retry_policy
+
+    def new_task(
+        self,
+        type_name: str,
+        payload: dict[str, Any] | BaseModel,
+        *,
+        priority: int = 0,
+        run_at: datetime | None = None,
+        dedupe_key: str | None = None,
+    ) -> NewTask:
+        """Validate ``payload`` with the task type's model; raise ValidationFailed if it does not fit."""
+        task_type = self.task_type(type_name)
+        try:
+            model = (
+                payload
+                if isinstance(payload, task_type.payload)
+                else task_type.payload.model_validate(payload)
+            )
+        except ValidationError as exc:
+            raise ValidationFailed(
+                f"{type_name} payload: {format_errors(exc)}",
+                exc.errors(include_url=False, include_context=False, include_input=False),
+            ) from None
+        if run_at is not None and run_at.tzinfo is None:
+            run_at = run_at.replace(tzinfo=UTC)
+        return NewTask(
+            type=type_name,
+            payload=model.model_dump(mode="json", by_alias=True, exclude_none=True),
+            priority=priority,
+            run_at=run_at,
+            max_attempts=self.policy_for(task_type).max_attempts,
+            dedupe_key=dedupe_key,
+        )
+
+    async def enqueue(self, type_name: str, payload: dict[str, Any] | BaseModel, **opts: Any) -> Task:
+        """Validate and store one task; an in-process worker is woken at once."""
+        return await self.store.enqueue(self.new_task(type_name, payload, **opts))
+
+    async def enqueue_many(self, tasks: Sequence[NewTask]) -> list[Task]:
+        """Store many already validated tasks (see :meth:`new_task`) in one write."""
+        return await self.store.enqueue_many(tasks)

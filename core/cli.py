@@ -1,0 +1,236 @@
+"""The ``roost`` command. Signals are handled here and only here."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from .app import Roost
+from .errors import ConfigError, RoostError, StoreUnavailable, ValidationFailed
+from .models import is_task_id
+from .plugins import plugin_rows
+from .settings import load_settings
+
+log = logging.getLogger("roost")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="roost", description="A plugin-driven durable task queue.")
+    parser.add_argument("--config", metavar="FILE", help="settings file (default: $ROOST_SETTINGS "
+                        "or ./settings.toml)")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    serve = sub.add_parser("serve", help="run the REST API and a worker in one process")
+    serve.add_argument("--no-worker", action="store_true", help="API only; run workers apart")
+    serve.add_argument("--host", help="override api.host")
+    serve.add_argument("--port", type=int, help="override api.port")
+
+    worker = sub.add_parser("worker", help="run a worker (start several to scale out)")
+    worker.add_argument("--burst", action="store_true", help="drain due tasks, then exit")
+    worker.add_argument("--concurrency", type=int, help="override worker.max_concurrent")
+
+    enqueue = sub.add_parser(
+        "enqueue", help="add a task: enqueue search QUERY | enqueue account USERNAME --limit N",
+        description="Add a task. Payload fields are given as --field VALUE (JSON or text), e.g. "
+        "roost enqueue search bitcoin --filters '{\"lang\": \"en\"}' --limit 50",
+    )
+    enqueue.add_argument("kind", help="the task type's route name (search, account, ...)")
+    enqueue.add_argument("value", nargs="?", help="the main field (query for search, username for account)")
+    enqueue.add_argument("--priority", type=int, default=0)
+    enqueue.add_argument("--run-at", help="ISO-8601 time; not run before it")
+
+    sub.add_parser("stats", help="queue counts per status")
+    sub.add_parser("recover", help="return tasks with expired leases to the queue now")
+    task = sub.add_parser("task", help="show one task")
+    task.add_argument("task_id")
+    sub.add_parser("plugins", help="list loaded plugins and what they register")
+    sub.add_parser("config", help="print the effective settings (secrets masked)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "enqueue":
+        parser.error(f"unrecognised arguments: {' '.join(extra)}")
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)-7s %(name)s %(message)s")
+    try:
+        settings = load_settings(args.config)
+        if args.command == "config":
+            return _print(settings.public())
+        roost = Roost.create(settings)
+        command: Callable[..., int] = COMMANDS[args.command]
+        return command(roost, args, extra)
+    except (ConfigError, ValidationFailed) as exc:
+        print(f"roost: error: {exc}", file=sys.stderr)
+        return 2
+    except StoreUnavailable as exc:
+        print(f"roost: the task store is unavailable: {exc}", file=sys.stderr)
+        return 3
+    except RoostError as exc:
+        print(f"roost: {exc}", file=sys.stderr)
+        return 1
+
+
+def _print(data: Any) -> int:
+    print(json.dumps(data, indent=2, default=str))
+    return 0
+
+
+# -- long-running commands -----------------------------------------------------------------
+def _run_until_signalled(roost: Roost, body: Callable[[asyncio.Event, Any], Any], worker: Any) -> int:
+    """Run ``body`` with a stop event: first SIGINT/SIGTERM sets it, the second forces the worker."""
+
+    async def runner() -> None:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        signals = {"count": 0}
+
+        def on_signal(signum: int) -> None:
+            signals["count"] += 1
+            name = signal.Signals(signum).name
+            if signals["count"] == 1:
+                log.info("%s: stopping (again to cancel running tasks now)", name)
+                stop.set()
+                if worker is not None:
+                    worker.stop()
+            elif worker is not None:
+                log.warning("%s again: cancelling running tasks", name)
+                worker.stop(force=True)
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, on_signal, sig)
+        await body(stop, worker)
+
+    asyncio.run(runner())
+    return 0
+
+
+def cmd_serve(roost: Roost, args: argparse.Namespace, _: list[str]) -> int:
+    from roost.plugins.api.app import make_app, serve
+
+    from .worker import Worker
+
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    for key, value in overrides.items():
+        setattr(roost.settings.api, key, value)
+
+    async def body(stop: asyncio.Event, worker: Any) -> None:
+        await serve(roost, make_app(roost, worker), stop)
+
+    worker = None if args.no_worker else Worker(roost)
+    return _run_until_signalled(roost, body, worker)
+
+
+def cmd_worker(roost: Roost, args: argparse.Namespace, _: list[str]) -> int:
+    from .worker import Worker
+
+    worker = Worker(roost, max_concurrent=args.concurrency)
+
+    async def body(stop: asyncio.Event, worker: Any) -> None:
+        await roost.start()
+        try:
+            await worker.run(burst=args.burst)
+        finally:
+            await roost.close()
+
+    return _run_until_signalled(roost, body, worker)
+
+
+# -- one-shot commands ---------------------------------------------------------------------
+def _sync(roost: Roost) -> Any:
+    store = roost.store.sync
+    store.setup()
+    return store
+
+
+def cmd_enqueue(roost: Roost, args: argparse.Namespace, extra: list[str]) -> int:
+    routes = roost.registry.routes()
+    task_type = routes.get(args.kind)
+    if task_type is None:
+        raise ValidationFailed(f"unknown task kind {args.kind!r}; known: {', '.join(sorted(routes))}")
+    payload = _fields(extra)
+    if args.value is not None:
+        if task_type.cli_arg is None:
+            raise ValidationFailed(f"{args.kind} takes no positional value; use --field VALUE")
+        payload[task_type.cli_arg] = args.value
+    run_at = None
+    if args.run_at:
+        try:
+            run_at = datetime.fromisoformat(args.run_at.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValidationFailed(f"--run-at {args.run_at!r} is not an ISO-8601 time") from None
+        run_at = run_at if run_at.tzinfo else run_at.replace(tzinfo=UTC)
+    new = roost.new_task(task_type.name, payload, priority=args.priority, run_at=run_at)
+    task = _sync(roost).enqueue(new)
+    return _print({"taskId": task.id, "type": task.type, "status": task.status.value})
+
+
+def _fields(extra: list[str]) -> dict[str, Any]:
+    """``--name value`` pairs into a dict; values are JSON when they parse, else text."""
+    fields: dict[str, Any] = {}
+    it = iter(extra)
+    for token in it:
+        if not token.startswith("--") or len(token) < 3:
+            raise ValidationFailed(f"unexpected argument {token!r}; payload fields go as --field VALUE")
+        name, eq, value = token[2:].partition("=")
+        if not eq:
+            value = next(it, None)  # type: ignore[arg-type]
+            if value is None:
+                raise ValidationFailed(f"--{name} needs a value")
+        try:
+            fields[name.replace("-", "_")] = json.loads(value)
+        except json.JSONDecodeError:
+            fields[name.replace("-", "_")] = value
+    return fields
+
+
+def cmd_stats(roost: Roost, *_: Any) -> int:
+    return _print(_sync(roost).stats().to_json())
+
+
+def cmd_recover(roost: Roost, *_: Any) -> int:
+    return _print({"recovered": _sync(roost).recover()})
+
+
+def cmd_task(roost: Roost, args: argparse.Namespace, _: list[str]) -> int:
+    if not is_task_id(args.task_id):
+        raise ValidationFailed("a task id is 24 hexadecimal characters")
+    task = _sync(roost).get(args.task_id)
+    if task is None:
+        print(f"roost: no task with id {args.task_id}", file=sys.stderr)
+        return 1
+    return _print(task.to_json())
+
+
+def cmd_plugins(roost: Roost, *_: Any) -> int:
+    rows = plugin_rows(roost.pm, roost.registry)
+    width = max(len(r["plugin"]) for r in rows)
+    for r in rows:
+        provides = "; ".join(f"{k}: {', '.join(v)}" for k, v in r.items()
+                             if isinstance(v, list) and v)
+        print(f"{r['plugin']:<{width}}  {r['version']:<8}  {provides}")
+    return 0
+
+
+COMMANDS: dict[str, Callable[..., int]] = {
+    "serve": cmd_serve,
+    "worker": cmd_worker,
+    "enqueue": cmd_enqueue,
+    "stats": cmd_stats,
+    "recover": cmd_recover,
+    "task": cmd_task,
+    "plugins": cmd_plugins,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""The plugin manager and the registry of what plugins provide.
+
+Built-ins are listed in :data:`DEFAULT_PLUGINS` and loaded through the same manager as
+third-party plugins, which come from the entry-point group ``roost``. Set
+``ROOST_NO_ENTRY_POINTS=1`` (or ``plugins.entry_points = false``) to load built-ins only.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import version as dist_version
+from typing import Any
+
+import pluggy
+
+from . import hookspecs
+from .errors import ConfigError
+from .settings import StoreSettings
+from .store import TaskStore
+from .tasktypes import RuntimeSpec, TaskType
+
+ENTRY_POINT_GROUP = "roost"
+NO_ENTRY_POINTS_ENV = "ROOST_NO_ENTRY_POINTS"
+
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "roost.core.stores.sqlite",
+    "roost.core.stores.mongo",
+    "roost.plugins.runtime_mock",
+    "roost.plugins.runtime_playwright",
+    "roost.plugins.twitter_search",
+    "roost.plugins.twitter_account",
+    "roost.plugins.api",
+)
+
+
+def make_plugin_manager(
+    *,
+    entry_points: bool = True,
+    modules: Iterable[str] = (),
+    disable: Iterable[str] = (),
+    plugins: Iterable[object] = (),
+) -> pluggy.PluginManager:
+    """Built-ins, then ``modules`` and ``plugins`` (objects), then entry points.
+
+    ``disable`` names plugins (module paths or entry-point names) not to load.
+    """
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    for name in disable:
+        pm.set_blocked(name)
+    for path in (*DEFAULT_PLUGINS, *modules):
+        if pm.is_blocked(path):
+            continue
+        try:
+            module = importlib.import_module(path)
+        except ImportError as exc:
+            raise ConfigError(f"plugin module {path!r} cannot be imported: {exc}") from exc
+        pm.register(module, name=path)
+    for obj in plugins:
+        pm.register(obj)
+    if entry_points and os.environ.get(NO_ENTRY_POINTS_ENV, "") in ("", "0", "false"):
+        try:
+            pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+        except Exception as exc:  # a broken third-party plugin must not be a traceback
+            raise ConfigError(f"a plugin from entry point group 'roost' failed to load: {exc}") from exc
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        raise ConfigError(f"plugin {exc.plugin!r} implements an unknown hook: {exc}") from exc
+    return pm
+
+
+@dataclass
+class Registry:
+    """Task types, runtimes and store schemes, each tagged with the plugin that gave it."""
+
+    task_types: dict[str, TaskType] = field(default_factory=dict)
+    runtimes: dict[str, RuntimeSpec] = field(default_factory=dict)
+    stores: dict[str, Callable[[StoreSettings], TaskStore]] = field(default_factory=dict)
+    owners: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def routes(self) -> dict[str, TaskType]:
+        return {t.route: t for t in self.task_types.values() if t.route}
+
+
+def _collect(
+    pm: pluggy.PluginManager,
+    hook_name: str,
+    kind: str,
+    target: dict[str, Any],
+    owners: dict[tuple[str, str], str],
+    key: Callable[[Any], str],
+    check: Callable[[Any], None],
+) -> None:
+    """Call each implementation with its own ``register`` so conflicts can name plugins.
+
+    Implementations run in pluggy's order (``trylast`` built-ins last); a built-in yields
+    to a name already registered; two ordinary plugins with one name is an error.
+    """
+    for impl in reversed(getattr(pm.hook, hook_name).get_hookimpls()):
+        builtin = bool(impl.opts.get("trylast"))
+
+        def register(*args: Any, _plugin: str = impl.plugin_name, _builtin: bool = builtin) -> None:
+            item = args[0] if len(args) == 1 else args
+            check(item)
+            name = key(item)
+            if name in target:
+                if _builtin:
+                    return
+                raise ConfigError(
+                    f"{kind} {name!r} is registered by both {owners[(kind, name)]!r} "
+                    f"and {_plugin!r}; disable one in [plugins] disable"
+                )
+            target[name] = item[1] if kind == "store" else item
+            owners[(kind, name)] = _plugin
+
+        impl.function(register=register)
+
+
+def _check_task_type(item: Any) -> None:
+    if not isinstance(item, TaskType):
+        raise ConfigError(f"register_task_types: expected a TaskType, got {item!r}")
+
+
+def _check_runtime(item: Any) -> None:
+    if not isinstance(item, RuntimeSpec):
+        raise ConfigError(f"register_runtimes: expected a RuntimeSpec, got {item!r}")
+
+
+def _check_store(item: Any) -> None:
+    ok = isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)
+    if not ok or not callable(item[1]):
+        raise ConfigError("register_stores: call register(scheme, open) with open(url) -> TaskStore")
+
+
+def build_registry(pm: pluggy.PluginManager) -> Registry:
+    reg = Registry()
+    _collect(pm, "register_task_types", "task type", reg.task_types, reg.owners,
+             lambda t: t.name, _check_task_type)
+    _collect(pm, "register_runtimes", "runtime", reg.runtimes, reg.owners,
+             lambda r: r.name, _check_runtime)
+    _collect(pm, "register_stores", "store", reg.stores, reg.owners,
+             lambda s: s[0], _check_store)
+    routes: dict[str, str] = {}
+    for t in reg.task_types.values():
+        if t.route and t.route in routes:
+            raise ConfigError(f"task types {routes[t.route]!r} and {t.name!r} share route {t.route!r}")
+        if t.route:
+            routes[t.route] = t.name
+    return reg
+
+
+def plugin_rows(pm: pluggy.PluginManager, reg: Registry) -> list[dict[str, Any]]:
+    """One row per loaded plugin: name, version, and what it registered (``roost plugins``)."""
+    dists = {id(p): d for p, d in pm.list_plugin_distinfo()}
+    rows = []
+    for name, plugin in pm.list_name_plugin():
+        if plugin is None:
+            continue
+        dist = dists.get(id(plugin))
+        version = dist.version if dist else _own_version()
+        provided: dict[str, list[str]] = {"task types": [], "runtimes": [], "stores": []}
+        for (kind, item), owner in reg.owners.items():
+            if owner == name:
+                provided[{"task type": "task types", "runtime": "runtimes", "store": "stores"}[kind]].append(item)
+        rows.append({"plugin": name, "version": version, **{k: sorted(v) for k, v in provided.items()}})
+    return rows
+
+
+def _own_version() -> str:
+    try:
+        return dist_version("roost")
+    except Exception:
+        return "unknown"

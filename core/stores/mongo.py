@@ -1,0 +1,359 @@
+"""MongoDB engine (pymongo), also run over mongomock for fast in-process tests.
+
+Claim = one ``find_one_and_update`` per task on the index ``{status, priority, nextRunAt}``
+(MongoDB has no multi-document find-and-modify). Indexes are created at start-up,
+idempotently. Field names follow the seed's ``twittertasks`` collection.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlparse
+
+from bson import ObjectId
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
+from pymongo.collection import Collection
+from pymongo.errors import ConfigurationError, DuplicateKeyError, InvalidURI, PyMongoError
+
+from ..errors import ConfigError, StoreUnavailable
+from ..hookspecs import hookimpl
+from ..models import NewTask, QueueStats, Task, TaskStatus, utcnow
+from ..settings import StoreSettings
+from ..store import TaskStore
+
+RUNNING = TaskStatus.RUNNING.value
+PENDING = TaskStatus.PENDING.value
+LEASE_EXPIRED = "lease expired: the worker stopped heartbeating (crashed or stalled)"
+_MOCK_LOCK = threading.RLock()  # mongomock is not thread-safe; real MongoDB needs no lock
+_MOCK_SERVERS: dict[str, Any] = {}  # mongomock://<name>: one in-memory server per name
+
+INDEXES: list[tuple[list[tuple[str, int]], dict[str, Any]]] = [
+    ([("status", ASCENDING), ("priority", DESCENDING), ("nextRunAt", ASCENDING)],
+     {"name": "claim"}),
+    ([("leaseExpiresAt", ASCENDING)], {"name": "lease", "sparse": True}),
+    ([("dedupeKey", ASCENDING)],
+     {"name": "dedupe", "unique": True,
+      "partialFilterExpression": {"dedupeKey": {"$type": "string"}}}),
+]
+
+
+def _aware(dt: datetime | None) -> datetime | None:
+    """BSON dates come back naive (UTC) unless the client is tz_aware; normalise."""
+    if dt is None:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def doc_to_task(doc: Mapping[str, Any]) -> Task:
+    return Task(
+        id=str(doc["_id"]),
+        type=doc["type"],
+        payload=doc.get("payload") or {},
+        status=TaskStatus(doc["status"]),
+        priority=doc.get("priority", 0),
+        attempts=doc.get("attempts", 0),
+        max_attempts=doc.get("maxAttempts", 3),
+        created_at=_aware(doc["createdAt"]),  # type: ignore[arg-type]
+        updated_at=_aware(doc.get("updatedAt") or doc["createdAt"]),  # type: ignore[arg-type]
+        next_run_at=_aware(doc.get("nextRunAt") or doc["createdAt"]),  # type: ignore[arg-type]
+        locked_by=doc.get("lockedBy"),
+        locked_at=_aware(doc.get("lockedAt")),
+        lease_id=doc.get("leaseId"),
+        lease_expires_at=_aware(doc.get("leaseExpiresAt")),
+        finished_at=_aware(doc.get("finishedAt")),
+        result=doc.get("result"),
+        last_error=doc.get("lastError"),
+        checkpoint=doc.get("checkpoint"),
+        dedupe_key=doc.get("dedupeKey"),
+    )
+
+
+def _oid(task_id: str) -> ObjectId | str:
+    return ObjectId(task_id) if ObjectId.is_valid(task_id) else task_id
+
+
+class MongoStore(TaskStore):
+    """Tasks in one collection; plugin records in collections of their own, same database."""
+
+    max_threads = 4
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        database: str = "crypto_analytics",
+        collection: str = "twittertasks",
+        client: Any = None,
+        timeout_ms: int = 5000,
+    ) -> None:
+        self.url = url
+        mock = url.startswith("mongomock://")
+        if client is None:
+            client = _client(url, timeout_ms, mock)
+        self.client = client
+        db_name = (urlparse(url).path or "/").lstrip("/") or database
+        self.db = client[db_name]
+        self.tasks: Collection[Any] = self.db[collection]
+        self._lock = _MOCK_LOCK if mock else None
+        if mock:
+            self.max_threads = 1
+
+    @contextmanager
+    def _op(self) -> Iterator[None]:
+        try:
+            with self._lock or nullcontext():
+                yield
+        except DuplicateKeyError:
+            raise
+        except PyMongoError as exc:
+            raise StoreUnavailable(f"MongoDB: {exc}") from exc
+
+    def setup(self) -> None:
+        with self._op():
+            existing = {ix["name"] for ix in self.tasks.list_indexes()}
+            for keys, opts in INDEXES:
+                if opts["name"] not in existing:
+                    self.tasks.create_index(keys, **opts)
+
+    def close(self) -> None:
+        if self._lock is None:  # mongomock servers live as long as the process
+            self.client.close()
+
+    def ping(self) -> None:
+        with self._op():
+            self.db.command("ping")
+
+    def enqueue_many(self, tasks: Sequence[NewTask]) -> list[Task]:
+        now = utcnow()
+        out: list[Task] = []
+        docs: list[dict[str, Any]] = []
+        for new in tasks:
+            doc: dict[str, Any] = {
+                "_id": ObjectId(),
+                "type": new.type,
+                "status": PENDING,
+                "payload": new.payload,
+                "priority": new.priority,
+                "attempts": 0,
+                "maxAttempts": new.max_attempts,
+                "createdAt": now,
+                "updatedAt": now,
+                "nextRunAt": new.run_at or now,
+            }
+            if new.dedupe_key is not None:
+                doc["dedupeKey"] = new.dedupe_key
+            docs.append(doc)
+        plain = [d for d in docs if "dedupeKey" not in d]
+        with self._op():
+            if plain:
+                self.tasks.insert_many(plain, ordered=False)
+            for doc in docs:
+                if "dedupeKey" in doc:
+                    try:
+                        self.tasks.insert_one(doc)
+                    except DuplicateKeyError:
+                        existing = self.tasks.find_one({"dedupeKey": doc["dedupeKey"]})
+                        if existing is None:  # finished between our insert and find: store anew
+                            self.tasks.insert_one(doc)
+                        else:
+                            doc = existing
+                out.append(doc_to_task(doc))
+        by_id = {t.id: t for t in out}
+        return [by_id.get(str(d["_id"])) or doc_to_task(d) for d in docs]
+
+    def claim(
+        self, worker_id: str, types: Sequence[str] | None, limit: int, lease: float
+    ) -> list[Task]:
+        if limit <= 0 or (types is not None and not types):
+            return []
+        now = utcnow()
+        query: dict[str, Any] = {"status": PENDING, "nextRunAt": {"$lte": now}}
+        if types is not None:
+            query["type"] = {"$in": list(types)}
+        update = {
+            "$set": {
+                "status": RUNNING,
+                "lockedBy": worker_id,
+                "lockedAt": now,
+                "leaseExpiresAt": now + timedelta(seconds=lease),
+                "updatedAt": now,
+            },
+            "$inc": {"attempts": 1},
+        }
+        claimed: list[Task] = []
+        with self._op():
+            for _ in range(limit):
+                update["$set"]["leaseId"] = secrets.token_hex(12)
+                doc = self.tasks.find_one_and_update(
+                    query,
+                    update,
+                    sort=[("priority", DESCENDING), ("nextRunAt", ASCENDING)],
+                    return_document=ReturnDocument.AFTER,
+                )
+                if doc is None:
+                    break
+                claimed.append(doc_to_task(doc))
+        return claimed
+
+    def _fenced(self, task_id: str, lease_id: str, update: dict[str, Any]) -> bool:
+        with self._op():
+            res = self.tasks.update_one(
+                {"_id": _oid(task_id), "status": RUNNING, "leaseId": lease_id}, update
+            )
+        return res.modified_count == 1
+
+    def complete(self, task_id: str, lease_id: str, result: dict[str, Any] | None) -> bool:
+        now = utcnow()
+        return self._fenced(task_id, lease_id, {
+            "$set": {"status": "DONE", "result": result, "updatedAt": now, "finishedAt": now},
+            "$unset": {"leaseExpiresAt": "", "dedupeKey": ""},
+        })
+
+    def reschedule(
+        self, task_id: str, lease_id: str, run_at: datetime, error: str | None, *, charge: bool
+    ) -> bool:
+        update: dict[str, Any] = {
+            "$set": {"status": PENDING, "nextRunAt": run_at, "updatedAt": utcnow()},
+            "$unset": {"lockedBy": "", "lockedAt": "", "leaseId": "", "leaseExpiresAt": ""},
+        }
+        if error is not None:
+            update["$set"]["lastError"] = error
+        if not charge:
+            update["$inc"] = {"attempts": -1}
+        return self._fenced(task_id, lease_id, update)
+
+    def fail(self, task_id: str, lease_id: str, error: str) -> bool:
+        now = utcnow()
+        return self._fenced(task_id, lease_id, {
+            "$set": {"status": "FAILED", "lastError": error, "updatedAt": now, "finishedAt": now},
+            "$unset": {"leaseExpiresAt": "", "dedupeKey": ""},
+        })
+
+    def heartbeat(self, worker_id: str, leases: Mapping[str, str], lease: float) -> set[str]:
+        if not leases:
+            return set()
+        now = utcnow()
+        match = {
+            "status": RUNNING,
+            "lockedBy": worker_id,
+            "$or": [{"_id": _oid(t), "leaseId": lid} for t, lid in leases.items()],
+        }
+        with self._op():
+            res = self.tasks.update_many(match, {"$set": {
+                "leaseExpiresAt": now + timedelta(seconds=lease), "updatedAt": now}})
+            if res.matched_count == len(leases):  # the usual case: one command
+                return set(leases)
+            return {str(d["_id"]) for d in self.tasks.find(match, {"_id": 1})}
+
+    def checkpoint(self, task_id: str, lease_id: str, data: dict[str, Any]) -> bool:
+        return self._fenced(task_id, lease_id, {"$set": {"checkpoint": data, "updatedAt": utcnow()}})
+
+    def recover(self) -> int:
+        now = utcnow()
+        count = 0
+        with self._op():
+            expired = list(self.tasks.find(
+                {"status": RUNNING, "leaseExpiresAt": {"$lt": now}},
+                {"_id": 1, "leaseId": 1, "attempts": 1, "maxAttempts": 1},
+            ))
+        for doc in expired:
+            if doc.get("attempts", 0) >= doc.get("maxAttempts", 3):
+                update = {"$set": {"status": "FAILED", "lastError": LEASE_EXPIRED,
+                                   "updatedAt": now, "finishedAt": now},
+                          "$unset": {"leaseExpiresAt": "", "dedupeKey": ""}}
+            else:
+                update = {"$set": {"status": PENDING, "nextRunAt": now, "updatedAt": now,
+                                   "lastError": LEASE_EXPIRED},
+                          "$unset": {"lockedBy": "", "lockedAt": "", "leaseId": "",
+                                     "leaseExpiresAt": ""}}
+            with self._op():
+                res = self.tasks.update_one(
+                    {"_id": doc["_id"], "status": RUNNING, "leaseId": doc.get("leaseId"),
+                     "leaseExpiresAt": {"$lt": now}},
+                    update,
+                )
+            count += res.modified_count
+        return count
+
+    def get(self, task_id: str) -> Task | None:
+        with self._op():
+            doc = self.tasks.find_one({"_id": _oid(task_id)})
+        return None if doc is None else doc_to_task(doc)
+
+    def stats(self) -> QueueStats:
+        with self._op():
+            rows = list(self.tasks.aggregate([{"$group": {"_id": "$status", "n": {"$sum": 1}}}]))
+        counts = {str(r["_id"]).lower(): r["n"] for r in rows if r["_id"] in TaskStatus.__members__}
+        return QueueStats(**counts)
+
+    def save_records(
+        self, collection: str, records: Iterable[Mapping[str, Any]], key: str, task_id: str
+    ) -> int:
+        now = utcnow()
+        ops = [
+            UpdateOne(
+                {"_id": str(r[key])},
+                {"$set": {**{k: v for k, v in r.items() if k != "_id"}, "updatedAt": now},
+                 "$addToSet": {"taskIds": task_id},
+                 "$setOnInsert": {"firstSeenAt": now}},
+                upsert=True,
+            )
+            for r in records
+        ]
+        if not ops:
+            return 0
+        with self._op():
+            self.db[collection].bulk_write(ops, ordered=False)
+        return len(ops)
+
+    def find_records(
+        self, collection: str, *, task_id: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        query = {} if task_id is None else {"taskIds": task_id}
+        with self._op():
+            docs = list(self.db[collection].find(query).sort("_id", ASCENDING).limit(limit))
+        for doc in docs:
+            doc.pop("_id", None)
+            doc.pop("updatedAt", None)
+            doc.pop("firstSeenAt", None)
+        return docs
+
+
+def _client(url: str, timeout_ms: int, mock: bool) -> Any:
+    if mock:
+        try:
+            import mongomock
+        except ImportError as exc:
+            raise ConfigError("store.url mongomock:// needs mongomock: pip install mongomock") from exc
+        with _MOCK_LOCK:
+            name = urlparse(url).netloc
+            if name not in _MOCK_SERVERS:
+                _MOCK_SERVERS[name] = mongomock.MongoClient(tz_aware=True)
+            return _MOCK_SERVERS[name]
+    from pymongo import MongoClient
+
+    try:
+        return MongoClient(
+            url,
+            tz_aware=True,
+            serverSelectionTimeoutMS=timeout_ms,
+            connectTimeoutMS=timeout_ms,
+            appname="roost",
+        )
+    except (ConfigurationError, InvalidURI, ValueError) as exc:
+        raise ConfigError(f"store.url: {exc}") from exc
+
+
+def _open(config: StoreSettings) -> TaskStore:
+    return MongoStore(config.url, database=config.database, collection=config.collection)
+
+
+@hookimpl(trylast=True)
+def register_stores(register: Callable[[str, Callable[[StoreSettings], TaskStore]], None]) -> None:
+    for scheme in ("mongodb", "mongodb+srv", "mongomock"):
+        register(scheme, _open)

@@ -1,0 +1,301 @@
+"""The worker: claims due tasks into free slots, runs their handlers, writes outcomes.
+
+One asyncio loop: a small poll loop (``_poll_iteration``) that claims at most the free
+slots, a heartbeat that extends all held leases in one write every ``lease/3``, and a
+periodic recovery of expired leases. Every write after the claim is fenced on the lease.
+Signals are not handled here (the CLI does that): call :meth:`stop`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import os
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from pydantic import ValidationError
+
+from .app import Roost
+from .errors import LeaseLost, PermanentError, StoreUnavailable
+from .models import Task, utcnow
+from .retry import decide
+from .tasktypes import TaskContext
+
+log = logging.getLogger("roost.worker")
+
+
+def make_worker_id() -> str:
+    return f"worker-{os.getpid()}-{int(time.time() * 1000)}"
+
+
+@dataclass
+class Running:
+    task: Task
+    job: asyncio.Task[None] = field(repr=False)
+    lost: bool = False  # the lease went to someone else: discard whatever this run produces
+    released: bool = False  # cancelled by shutdown: give the task back uncharged
+
+
+class Worker:
+    def __init__(
+        self,
+        roost: Roost,
+        *,
+        worker_id: str | None = None,
+        max_concurrent: int | None = None,
+        types: list[str] | None = None,
+    ) -> None:
+        cfg = roost.settings.worker
+        self.roost = roost
+        self.store = roost.store
+        self.id = worker_id or make_worker_id()
+        self.max_concurrent = max_concurrent or cfg.max_concurrent
+        self.lease = cfg.stale_timeout
+        self.types = types or sorted(roost.registry.task_types)
+        self.inflight: dict[str, Running] = {}
+        self.running = False
+        self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
+        roost.store.on_enqueue.append(self._wake.set)
+
+    # -- control ------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        return {
+            "workerId": self.id,
+            "running": self.running,
+            "inflight": len(self.inflight),
+            "maxConcurrent": self.max_concurrent,
+        }
+
+    def stop(self, *, force: bool = False) -> None:
+        """Stop claiming; running tasks get ``shutdown_timeout`` to finish (none with ``force``)."""
+        self._stop.set()
+        self._wake.set()
+        if force:
+            for running in list(self.inflight.values()):
+                self._cancel(running, release=True)
+
+    async def run(self, *, burst: bool = False) -> None:
+        """Work until :meth:`stop`; with ``burst``, return once nothing is due or running."""
+        cfg = self.roost.settings.worker
+        self.running = True
+        log.info("worker start id=%s concurrency=%d lease=%gs", self.id, self.max_concurrent, self.lease)
+        background = [
+            asyncio.create_task(self._every(self.lease / 3, self._heartbeat), name="heartbeat"),
+            asyncio.create_task(self._every(cfg.recovery_interval, self._recover, now=True),
+                                name="recovery"),
+        ]
+        try:
+            idle = cfg.poll_interval
+            while not self._stop.is_set():
+                self._wake.clear()
+                claimed = await self._poll_iteration()
+                if claimed:
+                    idle = cfg.poll_interval
+                    continue
+                if burst and not self.inflight and claimed == 0:
+                    break
+                full = len(self.inflight) >= self.max_concurrent
+                await self._sleep(None if full else idle)
+                if not full:
+                    idle = min(idle * 2, cfg.max_poll_interval)
+        finally:
+            self.running = False
+            await self._drain(cfg.shutdown_timeout)
+            for job in background:
+                job.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            log.info("worker stop id=%s", self.id)
+
+    # -- the poll loop ------------------------------------------------------------------
+    async def _poll_iteration(self) -> int:
+        """Claim into the free slots and start the tasks; the count, or -1 on a store error."""
+        free = self.max_concurrent - len(self.inflight)
+        types = self._claimable_types()
+        if free <= 0 or not types:
+            return 0
+        try:
+            tasks = await self.store.call(self.store.sync.claim, self.id, types, free, self.lease)
+        except StoreUnavailable as exc:
+            log.warning("claim failed, backing off: %s", exc)
+            await self._sleep(self.roost.settings.worker.max_poll_interval)
+            return -1
+        for task in tasks:
+            self._hook("task_claimed", task=task, worker_id=self.id)
+            job = asyncio.create_task(self._execute(task), name=f"task-{task.id}")
+            self.inflight[task.id] = Running(task, job)
+            job.add_done_callback(lambda _, tid=task.id: self._finished(tid))
+        return len(tasks)
+
+    def _claimable_types(self) -> list[str]:
+        """Known types whose per-worker ``concurrency`` is not used up."""
+        busy = Counter(r.task.type for r in self.inflight.values())
+        known = self.roost.registry.task_types
+        return [
+            name
+            for name in self.types
+            if name in known and busy[name] < (known[name].concurrency or self.max_concurrent)
+        ]
+
+    def _finished(self, task_id: str) -> None:
+        self.inflight.pop(task_id, None)
+        self._wake.set()
+
+    async def _sleep(self, timeout: float | None) -> None:
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout)
+        except TimeoutError:
+            pass
+
+    # -- running one task ---------------------------------------------------------------
+    async def _execute(self, task: Task) -> None:
+        running = self.inflight.get(task.id)
+        started = time.monotonic()
+        task_type = self.roost.registry.task_types.get(task.type)
+        try:
+            try:
+                if task_type is None:
+                    raise PermanentError(f"no handler for task type {task.type!r} in this worker")
+                try:
+                    payload = task_type.payload.model_validate(task.payload)
+                except ValidationError as exc:
+                    raise PermanentError(f"stored payload does not fit {task.type}: {exc}") from exc
+                ctx = TaskContext(task, self.store, self.roost.runtime, log)
+                timeout = task_type.timeout or self.roost.settings.worker.task_timeout
+                result = await asyncio.wait_for(task_type.handler(ctx, payload), timeout)
+                check_result(result)
+            except asyncio.CancelledError:
+                running = self.inflight.get(task.id, running)
+                if running is None or not (running.lost or running.released):
+                    raise
+                if running.released:
+                    await self._fenced(self.store.sync.release, task.id, task.lease_id, utcnow(),
+                                       what="release")
+                    log.info("task released id=%s type=%s (shutdown)", task.id, task.type)
+                else:
+                    log.warning("task lost lease id=%s type=%s: run abandoned", task.id, task.type)
+                return
+            except LeaseLost as exc:
+                log.warning("task lost lease id=%s: %s", task.id, exc)
+                return
+            except Exception as exc:
+                await self._failed(task, exc)
+                return
+            seconds = time.monotonic() - started
+            if await self._fenced(self.store.sync.complete, task.id, task.lease_id, result,
+                                  what="complete"):
+                self._hook("task_succeeded", task=task, result=result, seconds=seconds)
+        except Exception:  # never let a task's bookkeeping kill the worker
+            log.exception("task bookkeeping failed id=%s", task.id)
+
+    async def _failed(self, task: Task, exc: BaseException) -> None:
+        task_type = self.roost.registry.task_types.get(task.type)
+        policy = self.roost.policy_for(task_type) if task_type else self.roost.retry_policy
+        # the task keeps the max_attempts it was enqueued with, even if settings changed since
+        policy = dataclasses.replace(policy, max_attempts=task.max_attempts)
+        decision = decide(policy, task.attempts, exc)
+        if decision.retry:
+            run_at = utcnow() + timedelta(seconds=decision.delay)
+            if await self._fenced(self.store.sync.reschedule, task.id, task.lease_id, run_at,
+                                  decision.error, charge=decision.charge, what="retry"):
+                log.info("task retry id=%s type=%s attempt=%d in=%.1fs error=%s",
+                         task.id, task.type, task.attempts, decision.delay, decision.error)
+                self._hook("task_retried", task=task, error=decision.error, delay=decision.delay)
+        elif await self._fenced(self.store.sync.fail, task.id, task.lease_id, decision.error,
+                                what="fail"):
+            log.warning("task failed id=%s type=%s attempt=%d error=%s",
+                        task.id, task.type, task.attempts, decision.error)
+            self._hook("task_failed", task=task, error=decision.error)
+
+    async def _fenced(self, fn: Callable[..., bool], *args: Any, what: str, **kwargs: Any) -> bool:
+        """A fenced write, retried through short store outages while the lease can still hold.
+
+        False when the lease was lost (the write changed nothing) or the store stayed away;
+        recovery then re-runs the task: at-least-once, never a lost task.
+        """
+        delay, deadline = 0.05, time.monotonic() + self.lease / 2
+        while True:
+            try:
+                held = await self.store.call(fn, *args, **kwargs)
+                break
+            except StoreUnavailable as exc:
+                if time.monotonic() + delay > deadline:
+                    log.error("%s gave up id=%s: %s (recovery will re-run it)", what, args[0], exc)
+                    return False
+                log.warning("%s failed id=%s, retrying: %s", what, args[0], exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        if not held:
+            log.warning("%s refused id=%s: lease lost, a newer run owns the task", what, args[0])
+        return bool(held)
+
+    # -- background ---------------------------------------------------------------------
+    async def _every(self, interval: float, fn: Callable[[], Awaitable[None]], now: bool = False) -> None:
+        if not now:
+            await asyncio.sleep(interval)
+        while True:
+            try:
+                await fn()
+            except StoreUnavailable as exc:
+                log.warning("%s failed: %s", fn.__name__.strip("_"), exc)
+            except Exception:
+                log.exception("%s failed", fn.__name__.strip("_"))
+            await asyncio.sleep(interval)
+
+    async def _heartbeat(self) -> None:
+        leases = {tid: r.task.lease_id for tid, r in self.inflight.items() if r.task.lease_id}
+        if not leases:
+            return
+        held = await self.store.call(self.store.sync.heartbeat, self.id, leases, self.lease)
+        for tid in leases.keys() - held:
+            running = self.inflight.get(tid)
+            if running is not None:
+                log.warning("heartbeat: lease lost id=%s, cancelling the run", tid)
+                running.lost = True
+                running.job.cancel()
+
+    async def _recover(self) -> None:
+        count = await self.store.recover()
+        if count:
+            log.warning("recovered %d task(s) with expired leases", count)
+
+    # -- shutdown -----------------------------------------------------------------------
+    def _cancel(self, running: Running, *, release: bool) -> None:
+        running.released = release
+        running.job.cancel()
+
+    async def _drain(self, timeout: float) -> None:
+        jobs = {r.job for r in self.inflight.values()}
+        if not jobs:
+            return
+        log.info("shutdown: waiting up to %gs for %d running task(s)", timeout, len(jobs))
+        _, pending = await asyncio.wait(jobs, timeout=timeout)
+        for running in list(self.inflight.values()):
+            if running.job in pending:
+                self._cancel(running, release=True)
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    def _hook(self, name: str, **kwargs: Any) -> None:
+        try:
+            getattr(self.roost.pm.hook, name)(**kwargs)
+        except Exception:
+            log.exception("plugin hook %s raised (ignored)", name)
+
+
+def check_result(result: Any) -> None:
+    """A handler returns a JSON-able dict or None; anything else is a failure of the run."""
+    if result is None:
+        return
+    if not isinstance(result, dict):
+        raise TypeError(f"handler returned {type(result).__name__}, expected a dict or None")
+    try:
+        json.dumps(result)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"handler result is not JSON-serialisable: {exc}") from None

@@ -1,0 +1,100 @@
+"""The response envelope and the one middleware that turns every error into it.
+
+``{"ok": true, "data": ...}`` or ``{"ok": false, "error": {"code", "message", "details"}}``.
+A client's mistake is a 4xx with a message a person can act on; never a 500.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from roost.core.errors import StoreUnavailable, ValidationFailed
+
+from .keys import ROOST
+
+log = logging.getLogger("roost.api")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details
+
+
+def ok(data: Any, status: int = 200) -> web.Response:
+    return web.json_response({"ok": True, "data": data}, status=status, dumps=_dumps)
+
+
+def error(status: int, code: str, message: str, details: Any = None, **headers: str) -> web.Response:
+    body = {"ok": False, "error": {"code": code, "message": message, "details": details}}
+    return web.json_response(body, status=status, dumps=_dumps, headers=headers or None)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), default=str)
+
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+}
+
+
+@web.middleware
+async def envelope_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return error(exc.status, exc.code, exc.message, exc.details)
+    except ValidationFailed as exc:
+        return error(400, "invalid_payload", str(exc), exc.errors)
+    except StoreUnavailable as exc:
+        log.warning("store unavailable path=%s: %s", request.path, exc)
+        return error(503, "store_unavailable",
+                     "the task store cannot be reached right now; try again shortly",
+                     None, **{"Retry-After": "5"})
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        message = _http_message(exc, request)
+        headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else {}
+        return error(exc.status, HTTP_CODES.get(exc.status, "http_error"), message, None, **headers)
+    except Exception:
+        log.exception("unhandled error path=%s", request.path)
+        return error(500, "internal_error", "internal error; the server log has the details")
+
+
+def _http_message(exc: web.HTTPException, request: web.Request) -> str:
+    if exc.status == 404:
+        return f"no route {request.method} {request.path}; see /api/v4/openapi.json"
+    if exc.status == 405:
+        return f"{request.method} is not allowed on {request.path}; allowed: {exc.headers.get('Allow')}"
+    if exc.status == 413:
+        limit = request.app[ROOST].settings.api.max_body_bytes
+        return f"request body too large: the limit is {limit} bytes"
+    return exc.reason
+
+
+@web.middleware
+async def token_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """With ``api.token`` set, every ``/api`` route needs ``Authorization: Bearer <token>``."""
+    token = request.app[ROOST].settings.api.token
+    if token is not None and request.path.startswith("/api/") and request.path != "/api/v4/openapi.json":
+        given = request.headers.get("Authorization", "")
+        scheme, _, value = given.partition(" ")
+        expected = token.get_secret_value().encode()
+        if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), expected):
+            return error(401, "unauthorized", "missing or wrong token: send 'Authorization: Bearer <api.token>'",
+                         None, **{"WWW-Authenticate": "Bearer"})
+    return await handler(request)

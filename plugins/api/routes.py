@@ -1,0 +1,119 @@
+"""The documented REST routes (DESIGN.md §2) plus task lookup and health."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from roost.core.app import Roost
+from roost.core.models import is_task_id, iso
+from roost.core.tasktypes import TaskType
+
+from .envelope import ApiError, ok
+from .keys import ROOST, WORKER
+from .schemas import parse_request
+
+MAX_JSON_DEPTH = 32
+
+
+async def read_json(request: web.Request) -> Any:
+    """The body as JSON, or a 4xx naming what is wrong with it."""
+    if request.content_type != "application/json":
+        raise ApiError(415, "unsupported_media_type",
+                       f"send JSON with 'Content-Type: application/json' (got {request.content_type!r})")
+    raw = await request.read()  # over api.max_body_bytes: aiohttp raises 413
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ApiError(400, "invalid_json", f"the body is not valid UTF-8 (byte {exc.start})") from None
+    if not text.strip():
+        raise ApiError(400, "invalid_json", "the body is empty; send a JSON object")
+    if _depth(text) > MAX_JSON_DEPTH:
+        raise ApiError(400, "invalid_json", f"the JSON nests deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ApiError(400, "invalid_json",
+                       f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+
+
+def _depth(text: str) -> int:
+    """Nesting depth of brackets outside strings, counted without parsing (no recursion)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def enqueue_route(task_type: TaskType, prefix: str) -> web.RouteDef:
+    """``POST {prefix}/tasks/<route>`` for one task type."""
+
+    async def enqueue(request: web.Request) -> web.Response:
+        roost = request.app[ROOST]
+        payload, priority, run_at = parse_request(task_type, await read_json(request))
+        task = await roost.enqueue(task_type.name, payload, priority=priority, run_at=run_at)
+        return ok({"taskId": task.id, "type": task.type, "status": task.status.value,
+                   "createdAt": iso(task.created_at)}, status=201)
+
+    enqueue.__doc__ = f"Enqueue a {task_type.name} task. {task_type.description}"
+    return web.post(f"{prefix}/tasks/{task_type.route}", enqueue)
+
+
+async def get_task(request: web.Request) -> web.Response:
+    task_id = request.match_info["task_id"]
+    if not is_task_id(task_id):
+        raise ApiError(400, "invalid_task_id", "a task id is 24 hexadecimal characters")
+    task = await request.app[ROOST].store.get(task_id)
+    if task is None:
+        raise ApiError(404, "task_not_found", f"no task with id {task_id}")
+    return ok(task.to_json())
+
+
+async def queue_stats(request: web.Request) -> web.Response:
+    return ok((await request.app[ROOST].store.stats()).to_json())
+
+
+async def worker_status(request: web.Request) -> web.Response:
+    worker = request.app[WORKER]
+    if worker is not None:
+        return ok(worker.status())
+    roost: Roost = request.app[ROOST]
+    return ok({"workerId": None, "running": False, "inflight": 0,
+               "maxConcurrent": roost.settings.worker.max_concurrent})
+
+
+async def recover(request: web.Request) -> web.Response:
+    return ok({"recovered": await request.app[ROOST].store.recover()})
+
+
+async def health(request: web.Request) -> web.Response:
+    await request.app[ROOST].store.ping()
+    return ok({"status": "ok"})
+
+
+def builtin_routes(roost: Roost) -> list[web.RouteDef]:
+    p = roost.settings.api.prefix
+    return [
+        *(enqueue_route(t, p) for t in roost.registry.routes().values()),
+        web.get(p + "/tasks/{task_id}", get_task),
+        web.get(p + "/queue/stats", queue_stats),
+        web.get(p + "/worker/status", worker_status),
+        web.post(p + "/queue/recover", recover),
+        web.get("/health", health),
+    ]

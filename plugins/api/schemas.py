@@ -1,0 +1,75 @@
+"""Request models: each task type's payload model plus the scheduling options.
+
+The same models validate requests and generate the OpenAPI document, so they cannot drift.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from roost.core.models import TaskStatus
+from roost.core.settings import format_errors
+from roost.core.tasktypes import TaskType
+
+from .envelope import ApiError
+
+OPTIONS = ("priority", "runAt")
+
+
+@lru_cache(maxsize=None)
+def request_model(task_type: TaskType) -> type[BaseModel]:
+    """``<payload fields> + priority + runAt``, extra fields forbidden."""
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        f"{task_type.name.title()}Request",
+        __base__=task_type.payload,
+        __config__=None,
+        priority=(int, Field(0, ge=-1000, le=1000, description="higher runs first")),
+        runAt=(AwareDatetime | None, Field(None, description="ISO-8601 time; not run before it")),
+    )
+
+
+def parse_request(task_type: TaskType, body: Any) -> tuple[dict[str, Any], int, datetime | None]:
+    """Split a validated request into payload, priority and run-at time."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_body", "the body must be a JSON object")
+    try:
+        model = request_model(task_type).model_validate(body)
+    except ValidationError as exc:
+        raise ApiError(
+            400, "invalid_payload", f"{task_type.name}: {format_errors(exc)}",
+            exc.errors(include_url=False, include_context=False, include_input=False),
+        ) from None
+    payload = model.model_dump(mode="json", by_alias=True, exclude=set(OPTIONS))
+    run_at = model.runAt.astimezone(UTC) if model.runAt else None  # type: ignore[attr-defined]
+    return payload, model.priority, run_at  # type: ignore[attr-defined]
+
+
+class CreatedTask(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+    taskId: str = Field(pattern=r"^[0-9a-f]{24}$")
+    type: str
+    status: TaskStatus
+    createdAt: str
+
+
+class QueueStatsOut(BaseModel):
+    pending: int
+    running: int
+    done: int
+    failed: int
+    total: int
+
+
+class WorkerStatusOut(BaseModel):
+    workerId: str | None
+    running: bool
+    inflight: int
+    maxConcurrent: int
+
+
+class RecoverOut(BaseModel):
+    recovered: int
