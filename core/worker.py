@@ -117,32 +117,40 @@ class Worker:
     # -- the poll loop ------------------------------------------------------------------
     async def _poll_iteration(self) -> int:
         """Claim into the free slots and start the tasks; the count, or -1 on a store error."""
-        free = self.max_concurrent - len(self.inflight)
-        types = self._claimable_types()
-        if free <= 0 or not types:
-            return 0
-        try:
-            tasks = await self.store.call(self.store.sync.claim, self.id, types, free, self.lease)
-        except StoreUnavailable as exc:
-            log.warning("claim failed, backing off: %s", exc)
-            await self._sleep(self.roost.settings.worker.max_poll_interval)
-            return -1
-        for task in tasks:
-            self._hook("task_claimed", task=task, worker_id=self.id)
-            job = asyncio.create_task(self._execute(task), name=f"task-{task.id}")
-            self.inflight[task.id] = Running(task, job)
-            job.add_done_callback(lambda _, tid=task.id: self._finished(tid))
-        return len(tasks)
+        started = 0
+        for types, limit in self._claim_plan():
+            limit = min(limit, self.max_concurrent - len(self.inflight))
+            if limit <= 0:
+                break
+            try:
+                tasks = await self.store.call(self.store.sync.claim, self.id, types, limit, self.lease)
+            except StoreUnavailable as exc:
+                log.warning("claim failed, backing off: %s", exc)
+                await self._sleep(self.roost.settings.worker.max_poll_interval)
+                return -1
+            for task in tasks:
+                self._start(task)
+            started += len(tasks)
+        return started
 
-    def _claimable_types(self) -> list[str]:
-        """Known types whose per-worker ``concurrency`` is not used up."""
-        busy = Counter(r.task.type for r in self.inflight.values())
+    def _claim_plan(self) -> list[tuple[list[str], int]]:
+        """One claim for the types without a ``concurrency`` limit, one per limited type."""
         known = self.roost.registry.task_types
-        return [
-            name
-            for name in self.types
-            if name in known and busy[name] < (known[name].concurrency or self.max_concurrent)
-        ]
+        busy = Counter(r.task.type for r in self.inflight.values())
+        types = [name for name in self.types if name in known]
+        free = [name for name in types if known[name].concurrency is None]
+        plan = [(free, self.max_concurrent)] if free else []
+        for name in types:
+            limit = known[name].concurrency
+            if limit is not None and busy[name] < limit:
+                plan.append(([name], limit - busy[name]))
+        return plan
+
+    def _start(self, task: Task) -> None:
+        self._hook("task_claimed", task=task, worker_id=self.id)
+        job = asyncio.create_task(self._execute(task), name=f"task-{task.id}")
+        self.inflight[task.id] = Running(task, job)
+        job.add_done_callback(lambda _, tid=task.id: self._finished(tid))
 
     def _finished(self, task_id: str) -> None:
         self.inflight.pop(task_id, None)
