@@ -334,7 +334,9 @@ def _entry_results(entry: dict[str, Any]) -> list[Any]:
 
 def _cursor(entry: dict[str, Any]) -> tuple[str | None, str | None]:
     """(``Top``/``Bottom``, value) when the entry is a cursor."""
-    content = entry.get("content") or {}
+    content = entry.get("content")
+    if not isinstance(content, dict):
+        return None, None
     kind = content.get("cursorType") or dig(content, "operation", "cursor", "cursorType")
     value = content.get("value") or dig(content, "operation", "cursor", "value")
     entry_id = str(entry.get("entryId", ""))
@@ -366,38 +368,51 @@ def parse_timeline(body: Any, op: str, dump_dir: Path | None = None) -> Page:
         raise SchemaChanged(op, "no timeline instructions in the response", dump)
     if not documented:
         page.problems.append("instructions found at an undocumented path")
+    counts = {"tweet_entries": 0}
     seen: set[str] = set()
-    tweet_entries = 0
     for entry in _entries(instructions):
         entry_id = str(entry.get("entryId", ""))
-        kind, value = _cursor(entry)
-        if kind == "Bottom":
-            page.bottom_cursor = value
-            continue
-        if kind == "Top":
-            page.top_cursor = value
-            continue
-        if entry_id.startswith(SKIP_PREFIXES):
-            page.skipped += 1
-            continue
-        for result in _entry_results(entry):
-            tweet_entries += 1
-            try:
-                tweet = parse_tweet(result)
-            except (ShapeError, ValueError, TypeError) as exc:
-                page.problems.append(f"{entry_id}: {exc}")
-                continue
-            if tweet is None:
-                page.skipped += 1
-            elif tweet.id not in seen:
-                seen.add(tweet.id)
-                page.tweets.append(tweet)
+        try:
+            _take_entry(entry, entry_id, page, seen, counts)
+        except ENTRY_ERRORS as exc:  # one odd entry must not cost the page
+            page.problems.append(f"{entry_id}: {type(exc).__name__}: {exc}")
     if page.problems:
         page.dump = save_raw(dump_dir, op, body, "; ".join(page.problems[:5]))
         log.warning("schema drift op=%s problems=%d dump=%s", op, len(page.problems), page.dump)
-        if tweet_entries and not page.tweets and page.skipped < tweet_entries:
-            raise SchemaChanged(op, f"no tweet could be parsed: {page.problems[0]}", page.dump)
+        broken = counts["tweet_entries"] - page.skipped
+        if counts["tweet_entries"] and not page.tweets and broken > 0:
+            raise SchemaChanged(op, f"no tweet could be parsed: {page.problems[-1]}", page.dump)
     return page
+
+
+ENTRY_ERRORS = (ShapeError, ValueError, TypeError, AttributeError, KeyError, IndexError)
+
+
+def _take_entry(
+    entry: dict[str, Any], entry_id: str, page: Page, seen: set[str], counts: dict[str, int]
+) -> None:
+    kind, value = _cursor(entry)
+    if kind == "Bottom":
+        page.bottom_cursor = value
+        return
+    if kind == "Top":
+        page.top_cursor = value
+        return
+    if entry_id.startswith(SKIP_PREFIXES):
+        page.skipped += 1
+        return
+    for result in _entry_results(entry):
+        counts["tweet_entries"] += 1
+        try:
+            tweet = parse_tweet(result)
+        except ENTRY_ERRORS as exc:
+            page.problems.append(f"{entry_id}: {type(exc).__name__}: {exc}")
+            continue
+        if tweet is None:
+            page.skipped += 1
+        elif tweet.id not in seen:
+            seen.add(tweet.id)
+            page.tweets.append(tweet)
 
 
 def save_raw(dump_dir: Path | None, op: str, body: Any, reason: str) -> Path | None:

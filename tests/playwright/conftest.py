@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from roost.plugins.runtime_playwright.browser import SYSTEM_CHROMIUM
 from roost.plugins.runtime_playwright.runtime import PlaywrightRuntime
 from roost.plugins.runtime_playwright.settings import PlaywrightSettings

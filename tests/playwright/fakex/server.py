@@ -211,7 +211,9 @@ class FakeX:
         if self.scenario.garbage_on == number:
             return web.json_response({"data": {"search_by_raw_query": {"v3": []}}}, headers=headers)
         handle = self._handle_of(variables.get("userId", ""))
-        return web.json_response(self._timeline(op, variables.get("cursor"), handle), headers=headers)
+        return web.json_response(
+            self._timeline(op, variables.get("cursor"), handle), headers=headers
+        )
 
     # -- data ----------------------------------------------------------------------------
 
@@ -255,7 +257,9 @@ class FakeX:
             items.append({"results": [result]})
             n += 1
         if s.extras:
-            items.insert(1, {"results": [shapes.tweet(8000, other)], "skip": True, "promoted": True})
+            items.insert(
+                1, {"results": [shapes.tweet(8000, other)], "skip": True, "promoted": True}
+            )
             items.insert(2, {"results": [shapes.tombstone()], "skip": True})
             if op == "UserTweets":
                 convo = [shapes.tweet(n, author), shapes.tweet(n + 1, author)]
@@ -275,7 +279,9 @@ class FakeX:
         entries = []
         for index, item in enumerate(chunk):
             if item.get("module"):
-                entries.append(shapes.module_entry(f"{item['module']}-{start + index}", item["results"]))
+                entries.append(
+                    shapes.module_entry(f"{item['module']}-{start + index}", item["results"])
+                )
             elif item.get("promoted"):
                 entries.append(shapes.promoted_entry(item["results"][0]))
             else:
@@ -298,9 +304,14 @@ class FakeX:
             instructions.append({"type": "TimelineAddEntries", "entries": [top, *entries]})
         else:  # pages 2+: tweets added, cursors replaced (as x.com does)
             instructions.append({"type": "TimelineAddEntries", "entries": entries})
-            instructions.append({"type": "TimelineReplaceEntry", "entry_id_to_replace": "cursor-top", "entry": top})
+            instructions.append(replace_entry("cursor-top", top))
             if bottom:
-                instructions.append({"type": "TimelineReplaceEntry", "entry_id_to_replace": "cursor-bottom", "entry": shapes.cursor_entry("Bottom", bottom)})  # fmt: skip
+                bottom_entry = shapes.cursor_entry("Bottom", bottom)
+                instructions.append(replace_entry("cursor-bottom", bottom_entry))
         if op == "UserTweets":
             return shapes.user_tweets_response(instructions, s.user_shape)
         return shapes.search_response(instructions)
+
+
+def replace_entry(old: str, entry: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "TimelineReplaceEntry", "entry_id_to_replace": old, "entry": entry}

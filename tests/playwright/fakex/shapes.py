@@ -114,7 +114,10 @@ def with_visibility(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def tombstone() -> dict[str, Any]:
-    return {"__typename": "TweetTombstone", "tombstone": {"text": {"text": "This Post was deleted"}}}
+    return {
+        "__typename": "TweetTombstone",
+        "tombstone": {"text": {"text": "This Post was deleted"}},
+    }
 
 
 def long_post(n: int, author: dict[str, Any], body: str) -> dict[str, Any]:
@@ -187,9 +190,7 @@ def module_entry(entry_id: str, results: list[dict[str, Any]]) -> dict[str, Any]
             "entryType": "TimelineTimelineModule",
             "__typename": "TimelineTimelineModule",
             "displayType": "VerticalConversation",
-            "items": [
-                module_item(r, f"{entry_id}-tweet-{r.get('rest_id')}") for r in results
-            ],
+            "items": [module_item(r, f"{entry_id}-tweet-{r.get('rest_id')}") for r in results],
         },
     }
 
@@ -210,9 +211,7 @@ def cursor_entry(kind: str, value: str) -> dict[str, Any]:
 def search_response(instructions: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "data": {
-            "search_by_raw_query": {
-                "search_timeline": {"timeline": {"instructions": instructions}}
-            }
+            "search_by_raw_query": {"search_timeline": {"timeline": {"instructions": instructions}}}
         }
     }
 

@@ -1,0 +1,277 @@
+"""The parser on JSON alone: every documented shape, and no crash on shapes it does not know."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from roost.plugins.runtime_playwright.errors import SchemaChanged
+from roost.plugins.runtime_playwright.parser import (
+    parse_timeline,
+    parse_tweet,
+    parse_user,
+    parse_user_lookup,
+)
+
+from .fakex import shapes
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def load(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text())
+
+
+def by_id(tweets: list[Any]) -> dict[str, Any]:
+    return {t.id: t for t in tweets}
+
+
+def test_search_page_2024_fields_text_counts_and_cursors() -> None:
+    page = parse_timeline(load("search_2024.json"), "SearchTimeline")
+
+    assert [t.id for t in page.tweets] == ["1810000000000000001", "1809999999999999999"]
+    first = page.tweets[0]
+    assert first.text == "$BTC S&P up > 5% #bitcoin @elonmusk https://t.co/abc https://t.co/pic"
+    assert first.created_at == datetime(2024, 7, 8, 21, 59, 10, tzinfo=UTC)
+    assert (first.likes, first.retweets, first.replies, first.quotes, first.bookmarks) == (
+        1520,
+        230,
+        87,
+        12,
+        4,
+    )
+    assert first.views == 48213
+    assert first.lang == "en"
+    assert first.hashtags == ["bitcoin"] and first.symbols == ["BTC"]
+    assert first.mentions == ["elonmusk"] and first.urls == ["https://example.com/a"]
+    assert first.media == ["https://pbs.twimg.com/media/GSabc.jpg"]
+    assert first.author is not None
+    assert (first.author.id, first.author.screen_name, first.author.followers) == (
+        "12345",
+        "coinfan",
+        98765,
+    )
+    assert page.bottom_cursor == "DAADDAABCgABGRkZ-bottom-1"
+    assert page.top_cursor == "DAADDAABCgABGRkZ-top"
+    assert page.skipped == 1  # the promoted tweet
+    assert page.problems == []
+
+
+def test_long_post_takes_the_note_tweet_text() -> None:
+    page = parse_timeline(load("search_2024.json"), "SearchTimeline")
+    long = by_id(page.tweets)["1809999999999999999"]
+    assert long.text.endswith("only the note tweet carries.")
+    assert "…" not in long.text
+    assert long.hashtags == ["longform"]
+    assert long.in_reply_to_id == "1809999999999999000"
+    assert long.views is None
+
+
+def test_user_tweets_2026_pin_wrappers_tombstones_modules_retweets() -> None:
+    page = parse_timeline(load("user_tweets_2026.json"), "UserTweets")
+
+    assert [t.id for t in page.tweets] == [
+        "1700000000000000001",  # pinned
+        "1820000000000000005",  # visibility wrapper
+        "1820000000000000002",  # retweet
+        "1820000000000000000",  # conversation module
+        "1820000000000000001",
+    ]
+    assert page.skipped == 3  # tombstone, empty result, who-to-follow
+    assert page.bottom_cursor == "HBbAbottom"
+    tweets = by_id(page.tweets)
+    pinned = tweets["1700000000000000001"]
+    assert pinned.author is not None and pinned.author.screen_name == "elonmusk"
+    assert pinned.author.followers == 220_000_000 and pinned.author.blue_verified
+    assert pinned.views is None  # "state": "Enabled" without a count
+    wrapped = tweets["1820000000000000005"]
+    assert (wrapped.likes, wrapped.retweets, wrapped.views) == (99000, 8000, 1234567)
+    assert wrapped.created_at == datetime(2026, 7, 8, 21, 59, 10, tzinfo=UTC)
+    rt = tweets["1820000000000000002"]
+    assert rt.retweeted_id == "1819000000000000000"
+    assert rt.text == (
+        "RT @satoshi: The original text is longer than what the retweet copy keeps, "
+        "so the copy ends with an ellipsis."
+    )
+    assert tweets["1820000000000000001"].in_reply_to_id == "1820000000000000000"
+
+
+def test_user_tweets_2024_timeline_v2() -> None:
+    page = parse_timeline(load("user_tweets_2024.json"), "UserTweets")
+    (tweet,) = page.tweets
+    assert tweet.id == "1750000000000000001" and tweet.text == "2024 timeline_v2 post"
+    assert (tweet.likes, tweet.retweets, tweet.replies, tweet.quotes, tweet.bookmarks) == (
+        1,
+        2,
+        3,
+        4,
+        5,
+    )
+    assert tweet.views == 77
+    assert tweet.author is not None and tweet.author.tweets == 40000
+    assert page.bottom_cursor == "v2-bottom"
+
+
+def test_media_search_add_to_module_and_replace_entry_cursor() -> None:
+    page = parse_timeline(load("search_media_page2.json"), "SearchTimeline")
+    assert [t.id for t in page.tweets] == ["1811000000000000002", "1811000000000000001"]
+    assert page.tweets[0].media == ["https://video.twimg.com/high.mp4"]
+    assert page.tweets[1].media == ["https://pbs.twimg.com/media/P.jpg"]
+    assert page.bottom_cursor == "bottom-3"
+
+
+@pytest.mark.parametrize("shape", ["2024", "2026"])
+def test_user_shapes(shape: str) -> None:
+    user = parse_user(shapes.make_user("42", "satoshi", shape, protected=True))
+    assert user is not None
+    assert (user.id, user.screen_name, user.name) == ("42", "satoshi", "Satoshi")
+    assert (user.followers, user.following, user.tweets) == (1200, 34, 5678)
+    assert user.protected is True
+    assert user.created_at is not None and user.created_at.year == 2026
+    assert user.avatar_url and user.avatar_url.startswith("https://pbs.twimg.com/")
+
+
+def test_user_lookup_found_missing_suspended() -> None:
+    found = parse_user_lookup(shapes.user_by_screen_name(shapes.user_2026("1", "a")))
+    assert found.user is not None and found.user.screen_name == "a"
+    assert parse_user_lookup({"data": {}}).unavailable == "not found"
+    assert parse_user_lookup({"data": {"user": {}}}).unavailable == "not found"
+    suspended = parse_user_lookup(shapes.user_by_screen_name(None, reason="Suspended"))
+    assert suspended.user is None and suspended.unavailable == "suspended"
+
+
+def test_ids_stay_exact_strings_above_2_53() -> None:
+    author = shapes.user_2026("1", "a")
+    tweet = parse_tweet(shapes.tweet(1, author))
+    assert tweet is not None
+    assert tweet.id == "1900000000000000001"
+    assert int(tweet.id) > 2**53
+
+
+def test_flat_2026_tweet_counts_at_the_top_level() -> None:
+    tweet = parse_tweet(shapes.tweet(5, shapes.user_2026("1", "a"), flat=True, views=None))
+    assert tweet is not None
+    assert (tweet.likes, tweet.retweets, tweet.replies, tweet.lang) == (15, 10, 5, "en")
+    assert tweet.created_at is not None and tweet.views is None
+
+
+def test_duplicates_in_one_page_are_dropped() -> None:
+    author = shapes.user_2026("1", "a")
+    entries = [shapes.tweet_entry(shapes.tweet(1, author)) for _ in range(3)]
+    body = shapes.search_response([{"type": "TimelineAddEntries", "entries": entries}])
+    page = parse_timeline(body, "SearchTimeline")
+    assert len(page.tweets) == 1 and page.bottom_cursor is None
+
+
+def test_tombstone_and_empty_results_are_skipped_not_errors() -> None:
+    assert parse_tweet(shapes.tombstone()) is None
+    assert parse_tweet({}) is None
+    assert parse_tweet({"__typename": "TweetUnavailable", "reason": "Protected"}) is None
+
+
+def test_unknown_structure_is_schema_changed_with_the_raw_body_saved(tmp_path: Path) -> None:
+    body = {"data": {"search_by_raw_query": {"search_timeline_v3": {"items": []}}}}
+    with pytest.raises(SchemaChanged) as info:
+        parse_timeline(body, "SearchTimeline", tmp_path)
+    assert "schema changed" in str(info.value)
+    assert info.value.dump is not None and str(info.value.dump) in str(info.value)
+    saved = json.loads(info.value.dump.read_text())
+    assert saved["response"] == body and saved["op"] == "SearchTimeline"
+
+
+def test_every_tweet_unreadable_is_schema_changed(tmp_path: Path) -> None:
+    broken = {"__typename": "Tweet", "legacy": {"full_text": "no id anywhere"}}
+    body = shapes.search_response(
+        [{"type": "TimelineAddEntries", "entries": [shapes.tweet_entry(broken, "tweet-1")]}]
+    )
+    with pytest.raises(SchemaChanged, match="no tweet could be parsed"):
+        parse_timeline(body, "SearchTimeline", tmp_path)
+    assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_some_tweets_unreadable_keeps_the_rest_and_saves_the_page(tmp_path: Path) -> None:
+    good = shapes.tweet(1, shapes.user_2026("1", "a"))
+    broken = {"__typename": "Tweet", "rest_id": "2", "legacy": {"full_text": {"odd": 1}}}
+    body = shapes.search_response(
+        [
+            {
+                "type": "TimelineAddEntries",
+                "entries": [shapes.tweet_entry(good), shapes.tweet_entry(broken, "tweet-2")],
+            }
+        ]
+    )
+    page = parse_timeline(body, "SearchTimeline", tmp_path)
+    assert [t.id for t in page.tweets] == [good["rest_id"]]
+    assert len(page.problems) == 1 and "tweet-2" in page.problems[0]
+    assert page.dump is not None and page.dump.exists()
+
+
+def test_instructions_moved_deeper_are_still_found_and_reported(tmp_path: Path) -> None:
+    good = shapes.tweet(1, shapes.user_2026("1", "a"))
+    body = {
+        "data": {
+            "search_by_raw_query": {
+                "search_timeline": {
+                    "timeline_v2": {
+                        "timeline": {
+                            "instructions": [
+                                {
+                                    "type": "TimelineAddEntries",
+                                    "entries": [shapes.tweet_entry(good)],
+                                }
+                            ]
+                        }
+                    }
+                }
+            }
+        }
+    }
+    page = parse_timeline(body, "SearchTimeline", tmp_path)
+    assert [t.id for t in page.tweets] == [good["rest_id"]]
+    assert page.problems and page.dump is not None
+
+
+def _mutations(node: Any, rng: random.Random) -> None:
+    """Randomly drop keys and swap values for wrong types, in place."""
+    if isinstance(node, dict):
+        for key in list(node):
+            roll = rng.random()
+            if roll < 0.08:
+                del node[key]
+            elif roll < 0.14:
+                node[key] = rng.choice([None, 0, "x", [], {}, True, 1.5, [None]])
+            else:
+                _mutations(node[key], rng)
+    elif isinstance(node, list):
+        for item in node:
+            _mutations(item, rng)
+
+
+@pytest.mark.parametrize(
+    "fixture", ["search_2024.json", "user_tweets_2026.json", "search_media_page2.json"]
+)
+def test_never_crashes_on_mangled_responses(fixture: str, tmp_path: Path) -> None:
+    """Whatever X sends, the outcome is a page or SchemaChanged; never another exception."""
+    original = load(fixture)
+    op = "UserTweets" if "user" in fixture else "SearchTimeline"
+    rng = random.Random(fixture)
+    outcomes = {"page": 0, "schema": 0}
+    for _ in range(300):
+        body = copy.deepcopy(original)
+        _mutations(body, rng)
+        try:
+            page = parse_timeline(body, op, tmp_path)
+        except SchemaChanged:
+            outcomes["schema"] += 1
+        else:
+            outcomes["page"] += 1
+            assert all(t.id.isdigit() for t in page.tweets)
+    assert outcomes["page"] > 0 and outcomes["schema"] > 0
+    for junk in (None, [], "html", 42, {"data": None}, {"errors": [{"code": 1}]}):
+        with pytest.raises(SchemaChanged):
+            parse_timeline(junk, op, tmp_path)
