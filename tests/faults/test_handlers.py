@@ -1,0 +1,48 @@
+"""Handlers that misbehave inside a real worker: the policy decides, the rest keeps running."""
+
+from __future__ import annotations
+
+import pytest
+from roost.core.models import NewTask, TaskStatus
+from roost.core.store import TaskStore
+
+from .procs import Procs, all_tasks, wait_until
+
+pytestmark = pytest.mark.slow
+
+LEASE = 1.5  # heartbeat every 0.5 s; the loop is blocked for 0.6 s, the long task runs 4 s
+
+
+def test_raise_hang_garbage_and_a_blocked_loop(db: TaskStore, procs: Procs) -> None:
+    def add(kind: str, n: int = 0, seconds: float = 0.0) -> str:
+        return db.enqueue(NewTask(type=kind, payload={"n": n, "seconds": seconds},
+                                  max_attempts=2)).id
+
+    raises, hangs, garbage = add("RAISES"), add("HANGS"), add("GARBAGE")
+    blocks = add("BLOCKS", seconds=0.6)
+    long = add("SLOW", seconds=4.0)  # outlives its lease: only heartbeats keep it
+    quick = [add("SLOW", n=i, seconds=0.05) for i in range(5)]
+    worker = procs.start("worker", "worker", "--concurrency", "10",
+                         worker__stale_timeout=LEASE, worker__recovery_interval=0.25)
+
+    def settled() -> bool:
+        db.recover()  # as an impatient second worker would: any expired lease is taken away
+        stats = db.stats()
+        return stats.pending == stats.running == 0
+    wait_until(settled, 30, "every task DONE or FAILED", lambda: f"{db.stats()}\n{procs.diagnose()}")
+
+    tasks = {t.id: t for t in all_tasks(db)}
+    starts = procs.events.count("start")
+    for tid, needle in ((raises, "RuntimeError: RAISES n=0 failed on purpose"),
+                        (hangs, "TimeoutError"), (garbage, "not JSON-serialisable")):
+        task = tasks[tid]
+        assert (task.status, task.attempts, starts[tid]) == (TaskStatus.FAILED, 2, 2), task
+        assert needle in (task.last_error or ""), task.last_error
+    for tid in (blocks, long, *quick):
+        task = tasks[tid]
+        assert (task.status, task.attempts, starts[tid]) == (TaskStatus.DONE, 1, 1), task
+        assert task.last_error is None  # never recovered: the heartbeat held every lease
+    # the quick tasks did not wait for the hanging one
+    assert max(tasks[t].finished_at for t in quick) < tasks[hangs].finished_at  # type: ignore[type-var]
+    assert worker.alive(), worker.tail()
+    assert "Traceback" not in worker.text(), worker.tail()
