@@ -127,15 +127,14 @@ class BrowserHost:
         return ctx
 
     async def _default_user_agent(self) -> str:
-        """The browser's own UA without ``HeadlessChrome``, which sites single out."""
+        """Chrome's UA for this version: the headless default says ``HeadlessChrome``."""
         assert self._browser is not None
         if self._user_agent is None:
-            probe = await self._browser.new_page()
-            try:
-                ua: str = await probe.evaluate("navigator.userAgent")
-            finally:
-                await probe.close()
-            self._user_agent = ua.replace("HeadlessChrome", "Chrome")
+            major = self._browser.version.split(".")[0]
+            self._user_agent = (
+                "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                f"Chrome/{major}.0.0.0 Safari/537.36"
+            )
         return self._user_agent
 
     async def close(self) -> None:

@@ -54,11 +54,14 @@ class PageEvents:
 
     async def _read(self, op: str, response: Response) -> None:
         try:
+            headers = {k.lower(): v for k, v in (await response.all_headers()).items()}
+        except Exception:  # noqa: BLE001 - the page closed meanwhile
+            headers = {k.lower(): v for k, v in response.headers.items()}
+        try:
             body = await response.body()
         except Exception as exc:  # noqa: BLE001 - a body can vanish with a navigation
             log.debug("no body op=%s status=%s: %s", op, response.status, exc)
             body = b""
-        headers = {k.lower(): v for k, v in (await response.all_headers()).items()}
         self._queue.put_nowait(Captured(op, response.status, headers, body, response.url))
 
     def _on_navigated(self, frame: Frame) -> None:

@@ -74,11 +74,15 @@ class PlaywrightRuntime:
                 "runtime.playwright has no sessions: add a [[runtime.playwright.sessions]] table"
                 " with a name and cookies_file, storage_state, or auth_token + ct0"
             )
-        await self.browser.start()
+        try:
+            await self.browser.start()
+            if self.settings.check_sessions:
+                for slot in self.slots.slots:
+                    await self._check_session(slot)
+        except BaseException:
+            await self.browser.close()  # no driver or browser process left behind
+            raise
         self._started = True
-        if self.settings.check_sessions:
-            for slot in self.slots.slots:
-                await self._check_session(slot)
         log.info("runtime ready slots=%s", self.slots.report())
 
     async def close(self) -> None:

@@ -13,11 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakex.server import FakeX
 from roost.plugins.runtime_playwright.browser import SYSTEM_CHROMIUM
 from roost.plugins.runtime_playwright.runtime import PlaywrightRuntime
 from roost.plugins.runtime_playwright.settings import PlaywrightSettings
-
-from .fakex.server import FakeX
 
 FAST = {"page_timeout": 5.0, "scroll_pause": 0.25, "time_budget": 30.0}
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakex import shapes
 from roost.plugins.runtime_playwright.errors import SchemaChanged
 from roost.plugins.runtime_playwright.parser import (
     parse_timeline,
@@ -17,8 +18,6 @@ from roost.plugins.runtime_playwright.parser import (
     parse_user,
     parse_user_lookup,
 )
-
-from .fakex import shapes
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
