@@ -3,7 +3,9 @@
 WAL journal, ``synchronous=NORMAL`` (a committed task survives a process crash; the
 last transactions before an OS crash or power loss may be lost), writes under
 ``BEGIN IMMEDIATE`` so concurrent workers queue on the write lock instead of failing.
-The claim is one ``UPDATE … RETURNING`` over a partial index of PENDING tasks.
+The claim is one ``UPDATE … RETURNING`` over a partial index of PENDING tasks, pinned with
+``INDEXED BY``: without statistics the planner preferred ``tasks_status`` plus a sort of
+every pending row, a cost that grew with the queue (15 ms a claim at 20,000 pending).
 """
 
 from __future__ import annotations
@@ -278,7 +280,7 @@ class SQLiteStore(TaskStore):
                 "UPDATE tasks SET status = 'RUNNING', attempts = attempts + 1,"
                 " locked_by = ?, locked_at = ?, lease_id = lower(hex(randomblob(12))),"
                 " lease_expires_at = ?, updated_at = ?"
-                " WHERE id IN (SELECT id FROM tasks WHERE status = 'PENDING'"
+                " WHERE id IN (SELECT id FROM tasks INDEXED BY tasks_claim WHERE status = 'PENDING'"
                 f" AND next_run_at <= ?{type_filter}"
                 " ORDER BY priority DESC, next_run_at, id LIMIT ?)"
                 " RETURNING *",
