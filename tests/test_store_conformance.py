@@ -255,3 +255,29 @@ def _claim_all(args: tuple[str, str]) -> list[str]:
         out.extend(t.id for t in batch)
     store.close()
     return out
+
+
+def test_complete_many_is_fenced_per_task_and_accepts_each_task_once(store: TaskStore) -> None:
+    add(store, 3)
+    [zombie] = store.claim(W, None, 1, -1)  # lease already expired
+    assert store.recover() == 1
+    claimed = store.claim("worker-2", None, 3, 60)
+    [again] = [t for t in claimed if t.id == zombie.id]  # the zombie's task, run anew
+    a, b = [t for t in claimed if t.id != zombie.id]
+    items = [
+        (a.id, a.lease_id, {"n": "a"}),
+        (zombie.id, zombie.lease_id, {"by": "zombie"}),  # a stale lease: refused
+        (b.id, b.lease_id, None),
+        (a.id, a.lease_id, {"n": "a again"}),  # already done: refused
+    ]
+    assert store.complete_many(items) == [True, False, True, False]  # type: ignore[arg-type]
+    done = store.get(a.id)
+    assert done is not None and done.status == TaskStatus.DONE and done.result == {"n": "a"}
+    assert store.get(b.id).status == TaskStatus.DONE  # type: ignore[union-attr]
+    # the newer run of the zombie's task is untouched and can still complete
+    assert store.get(again.id).status == TaskStatus.RUNNING  # type: ignore[union-attr]
+    assert store.complete_many([(again.id, again.lease_id, {"n": 1})]) == [True]  # type: ignore[list-item]
+    assert store.get(again.id).result == {"n": 1}  # type: ignore[union-attr]
+    assert store.complete_many([]) == []
+    s = store.stats()
+    assert (s.pending, s.running, s.done) == (0, 0, 3)
