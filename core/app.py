@@ -132,11 +132,7 @@ class Roost:
         """Validate ``payload`` with the task type's model; raise ValidationFailed if it does not fit."""
         task_type = self.task_type(type_name)
         try:
-            model = (
-                payload
-                if isinstance(payload, task_type.payload)
-                else task_type.payload.model_validate(payload)
-            )
+            model = task_type.parse(payload)
         except ValidationError as exc:
             raise ValidationFailed(
                 f"{type_name} payload: {format_errors(exc)}",
@@ -146,7 +142,7 @@ class Roost:
             run_at = run_at.replace(tzinfo=UTC)
         return NewTask(
             type=type_name,
-            payload=model.model_dump(mode="json", by_alias=True, exclude_none=True),
+            payload=task_type.dump(model),
             priority=priority,
             run_at=run_at,
             max_attempts=self.policy_for(task_type).max_attempts,

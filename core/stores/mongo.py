@@ -130,7 +130,6 @@ class MongoStore(TaskStore):
 
     def enqueue_many(self, tasks: Sequence[NewTask]) -> list[Task]:
         now = utcnow()
-        out: list[Task] = []
         docs: list[dict[str, Any]] = []
         for new in tasks:
             doc: dict[str, Any] = {
@@ -148,23 +147,23 @@ class MongoStore(TaskStore):
             if new.dedupe_key is not None:
                 doc["dedupeKey"] = new.dedupe_key
             docs.append(doc)
-        plain = [d for d in docs if "dedupeKey" not in d]
         with self._op():
+            plain = [d for d in docs if "dedupeKey" not in d]
             if plain:
                 self.tasks.insert_many(plain, ordered=False)
-            for doc in docs:
-                if "dedupeKey" in doc:
-                    try:
-                        self.tasks.insert_one(doc)
-                    except DuplicateKeyError:
-                        existing = self.tasks.find_one({"dedupeKey": doc["dedupeKey"]})
-                        if existing is None:  # finished between our insert and find: store anew
-                            self.tasks.insert_one(doc)
-                        else:
-                            doc = existing
-                out.append(doc_to_task(doc))
-        by_id = {t.id: t for t in out}
-        return [by_id.get(str(d["_id"])) or doc_to_task(d) for d in docs]
+            return [doc_to_task(self._insert_deduped(d) if "dedupeKey" in d else d) for d in docs]
+
+    def _insert_deduped(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """Insert, or return the unfinished task that holds the same ``dedupeKey``."""
+        while True:
+            try:
+                self.tasks.insert_one(doc)
+                return doc
+            except DuplicateKeyError:
+                existing = self.tasks.find_one({"dedupeKey": doc["dedupeKey"]})
+                if existing is not None:
+                    return dict(existing)
+                # it finished between our insert and find: try to store anew
 
     def claim(
         self, worker_id: str, types: Sequence[str] | None, limit: int, lease: float
@@ -296,19 +295,23 @@ class MongoStore(TaskStore):
     ) -> int:
         now = utcnow()
         ops = [
-            UpdateOne(
+            (
                 {"_id": str(r[key])},
                 {"$set": {**{k: v for k, v in r.items() if k != "_id"}, "updatedAt": now},
                  "$addToSet": {"taskIds": task_id},
                  "$setOnInsert": {"firstSeenAt": now}},
-                upsert=True,
             )
             for r in records
         ]
         if not ops:
             return 0
+        coll = self.db[collection]
         with self._op():
-            self.db[collection].bulk_write(ops, ordered=False)
+            if self._lock is None:  # one round trip on a real server
+                coll.bulk_write([UpdateOne(f, u, upsert=True) for f, u in ops], ordered=False)
+            else:  # mongomock's bulk_write lags pymongo's UpdateOne
+                for f, u in ops:
+                    coll.update_one(f, u, upsert=True)
         return len(ops)
 
     def find_records(

@@ -13,13 +13,15 @@ from roost.core.tasktypes import TaskType
 
 from .envelope import ApiError, ok
 from .keys import ROOST, WORKER
+from .openapi import PATH as OPENAPI_PATH
+from .openapi import openapi
 from .schemas import parse_request
 
 MAX_JSON_DEPTH = 32
 
 
-async def read_json(request: web.Request) -> Any:
-    """The body as JSON, or a 4xx naming what is wrong with it."""
+async def read_json(request: web.Request) -> tuple[Any, str]:
+    """The body parsed, and as text; or a 4xx naming what is wrong with it."""
     if request.content_type != "application/json":
         raise ApiError(415, "unsupported_media_type",
                        f"send JSON with 'Content-Type: application/json' (got {request.content_type!r})")
@@ -33,7 +35,7 @@ async def read_json(request: web.Request) -> Any:
     if _depth(text) > MAX_JSON_DEPTH:
         raise ApiError(400, "invalid_json", f"the JSON nests deeper than {MAX_JSON_DEPTH} levels")
     try:
-        return json.loads(text)
+        return json.loads(text), text
     except json.JSONDecodeError as exc:
         raise ApiError(400, "invalid_json",
                        f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
@@ -66,7 +68,7 @@ def enqueue_route(task_type: TaskType, prefix: str) -> web.RouteDef:
 
     async def enqueue(request: web.Request) -> web.Response:
         roost = request.app[ROOST]
-        payload, priority, run_at = parse_request(task_type, await read_json(request))
+        payload, priority, run_at = parse_request(task_type, *await read_json(request))
         task = await roost.enqueue(task_type.name, payload, priority=priority, run_at=run_at)
         return ok({"taskId": task.id, "type": task.type, "status": task.status.value,
                    "createdAt": iso(task.created_at)}, status=201)
@@ -116,4 +118,5 @@ def builtin_routes(roost: Roost) -> list[web.RouteDef]:
         web.get(p + "/worker/status", worker_status),
         web.post(p + "/queue/recover", recover),
         web.get("/health", health),
+        web.get(OPENAPI_PATH, openapi),
     ]

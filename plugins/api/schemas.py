@@ -9,16 +9,14 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from roost.core.fields import JsonDateTime, JsonInt
 from roost.core.models import TaskStatus
 from roost.core.settings import format_errors
 from roost.core.tasktypes import TaskType
 
 from .envelope import ApiError
-
-OPTIONS = ("priority", "runAt")
-
 
 @lru_cache(maxsize=None)
 def request_model(task_type: TaskType) -> type[BaseModel]:
@@ -27,25 +25,27 @@ def request_model(task_type: TaskType) -> type[BaseModel]:
         f"{task_type.name.title()}Request",
         __base__=task_type.payload,
         __config__=None,
-        priority=(int, Field(0, ge=-1000, le=1000, description="higher runs first")),
-        runAt=(AwareDatetime | None, Field(None, description="ISO-8601 time; not run before it")),
+        priority=(JsonInt, Field(0, ge=-1000, le=1000, description="higher runs first")),
+        runAt=(JsonDateTime | None, Field(None, description="ISO-8601 time; not run before it")),
     )
 
 
-def parse_request(task_type: TaskType, body: Any) -> tuple[dict[str, Any], int, datetime | None]:
-    """Split a validated request into payload, priority and run-at time."""
+def parse_request(
+    task_type: TaskType, body: Any, text: str
+) -> tuple[BaseModel, int, datetime | None]:
+    """Validate the JSON ``text`` (already parsed as ``body``) against the task type's
+    request model. Returns payload, priority and run-at time."""
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", "the body must be a JSON object")
     try:
-        model = request_model(task_type).model_validate(body)
+        model = request_model(task_type).model_validate_json(text)
     except ValidationError as exc:
         raise ApiError(
             400, "invalid_payload", f"{task_type.name}: {format_errors(exc)}",
             exc.errors(include_url=False, include_context=False, include_input=False),
         ) from None
-    payload = model.model_dump(mode="json", by_alias=True, exclude=set(OPTIONS))
     run_at = model.runAt.astimezone(UTC) if model.runAt else None  # type: ignore[attr-defined]
-    return payload, model.priority, run_at  # type: ignore[attr-defined]
+    return model, model.priority, run_at  # type: ignore[attr-defined]
 
 
 class CreatedTask(BaseModel):
@@ -73,3 +73,25 @@ class WorkerStatusOut(BaseModel):
 
 class RecoverOut(BaseModel):
     recovered: int
+
+
+class TaskOut(BaseModel):
+    """``GET .../tasks/{id}``: the whole task (see ``Task.to_json``)."""
+
+    taskId: str
+    type: str
+    status: TaskStatus
+    payload: dict[str, Any]
+    priority: int
+    attempts: int
+    maxAttempts: int
+    createdAt: str
+    updatedAt: str
+    nextRunAt: str
+    lockedBy: str | None
+    lockedAt: str | None
+    leaseExpiresAt: str | None
+    finishedAt: str | None
+    result: dict[str, Any] | None
+    lastError: str | None
+    checkpoint: dict[str, Any] | None

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
-from typing import Literal
+from datetime import datetime
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-HANDLE = re.compile(r"^[A-Za-z0-9_]{1,15}$")
+from roost.core.fields import NOT_TEXT, JsonBool, JsonDate
+
+HANDLE_PATTERN = r"^@?[A-Za-z0-9_]{1,15}$"
+HANDLE = re.compile(HANDLE_PATTERN)
 
 
 def check_handle(value: str) -> str:
     """An X handle: 1-15 letters, digits or underscores; a leading ``@`` is dropped."""
-    value = value.strip().removeprefix("@")
     if not HANDLE.match(value):
         raise ValueError("must be an X handle: 1 to 15 letters, digits or underscores")
-    return value
+    return value.removeprefix("@")
 
 
 class User(BaseModel):
@@ -61,23 +63,30 @@ class Tweet(BaseModel):
     media: list[str] = Field(default_factory=list)
 
 
+Count = Annotated[int, Field(ge=0, le=10_000_000), NOT_TEXT]
+
+
 class SearchFilters(BaseModel):
     """Structured search options; each becomes an X search operator in the query."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    from_user: str | None = Field(None, alias="from", description="posts by this handle")
-    to_user: str | None = Field(None, alias="to", description="replies to this handle")
+    from_user: str | None = Field(
+        None, alias="from", pattern=HANDLE_PATTERN, description="posts by this handle"
+    )
+    to_user: str | None = Field(
+        None, alias="to", pattern=HANDLE_PATTERN, description="replies to this handle"
+    )
     lang: str | None = Field(None, pattern=r"^[a-z]{2,3}$", description="ISO 639-1 code, e.g. en")
-    since: date | None = None
-    until: date | None = None
-    min_faves: int | None = Field(None, ge=0, le=10_000_000)
-    min_retweets: int | None = Field(None, ge=0, le=10_000_000)
-    min_replies: int | None = Field(None, ge=0, le=10_000_000)
-    exclude_replies: bool = False
-    exclude_retweets: bool = False
+    since: JsonDate | None = None
+    until: JsonDate | None = None
+    min_faves: Count | None = None
+    min_retweets: Count | None = None
+    min_replies: Count | None = None
+    exclude_replies: JsonBool = False
+    exclude_retweets: JsonBool = False
     media: Literal["media", "images", "videos"] | None = None
-    links: bool = False
+    links: JsonBool = False
     product: Literal["Top", "Latest", "Media"] = "Latest"
 
     @field_validator("from_user", "to_user")

@@ -6,17 +6,20 @@ from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from roost.core.fields import JsonInt
 from roost.core.hookspecs import hookimpl
 from roost.core.tasktypes import TaskContext, TaskType
 from roost.plugins.twitter.handlers import PageSaver
-from roost.plugins.twitter.models import check_handle
+from roost.plugins.twitter.models import HANDLE_PATTERN, check_handle
 
 
 class AccountPayload(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    username: str = Field(description="X handle without @, 1 to 15 letters, digits or _")
-    limit: int = Field(20, ge=1, le=1000, description="stop after this many tweets")
+    username: str = Field(
+        pattern=HANDLE_PATTERN, description="X handle, 1 to 15 letters, digits or _ (@ optional)"
+    )
+    limit: JsonInt = Field(20, ge=1, le=1000, description="stop after this many tweets")
 
     @field_validator("username")
     @classmethod

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
+from roost.core.fields import JsonInt
 from roost.core.hookspecs import hookimpl
 from roost.core.tasktypes import TaskContext, TaskType
 from roost.plugins.twitter import SearchFilters
@@ -15,19 +16,15 @@ from roost.plugins.twitter.handlers import PageSaver
 class SearchPayload(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    query: str = Field(min_length=1, max_length=512, description="X search query, e.g. bitcoin")
+    query: str = Field(
+        min_length=1,
+        max_length=512,
+        # printable, and not only spaces
+        pattern=r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$",
+        description="X search query, e.g. bitcoin",
+    )
     filters: SearchFilters = Field(default_factory=SearchFilters)
-    limit: int = Field(100, ge=1, le=1000, description="stop after this many tweets")
-
-    @field_validator("query")
-    @classmethod
-    def _query(cls, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise ValueError("must not be blank")
-        if any(ord(c) < 32 for c in value):
-            raise ValueError("must not contain control characters")
-        return value
+    limit: JsonInt = Field(100, ge=1, le=1000, description="stop after this many tweets")
 
 
 async def search(ctx: TaskContext, payload: SearchPayload) -> dict[str, object]:
