@@ -64,20 +64,23 @@ class Roost:
         known = self.registry.runtimes
         if cfg.name not in known:
             raise ConfigError(
-                f"runtime.name = {cfg.name!r} is not a registered runtime; "
+                f"{self.settings.where()}: runtime.name = {cfg.name!r} is not a registered runtime; "
                 f"available: {', '.join(sorted(known)) or 'none'}"
             )
         chosen = None
         for name in (cfg.model_extra or {}):
             spec = known.get(name)
             if spec is None:
-                raise ConfigError(f"runtime.{name}: no runtime named {name!r} is registered")
+                raise ConfigError(
+                    f"{self.settings.where()}: runtime.{name}: no runtime named {name!r} is registered"
+                )
             if spec.settings_model is None:
                 raise ConfigError(f"runtime.{name}: runtime {name!r} takes no settings")
             try:
                 model = spec.settings_model.model_validate(cfg.table(name))
             except ValidationError as exc:
-                raise ConfigError(f"settings: runtime.{name}.{format_errors(exc)}") from None
+                where = self.settings.where()
+                raise ConfigError(f"{where}: runtime.{name}.{format_errors(exc)}") from None
             if name == cfg.name:
                 chosen = model
         spec = known[cfg.name]

@@ -12,7 +12,15 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -98,6 +106,8 @@ class Settings(BaseSettings):
         validate_default=True,
     )
 
+    _file: Path | None = PrivateAttr(None)
+
     store: StoreSettings = Field(default_factory=StoreSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     retry: RetrySettings = Field(default_factory=RetrySettings)
@@ -115,6 +125,10 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
+
+    def where(self) -> str:
+        """Where these settings came from, for error messages."""
+        return f"settings ({self._file})" if self._file else "settings"
 
     def public(self) -> dict[str, Any]:
         """The effective settings with secrets masked (``roost config``)."""
@@ -163,9 +177,11 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
         config = SettingsConfigDict(**{**Settings.model_config, "toml_file": file})
         cls = type("Settings", (Settings,), {"model_config": config, "__module__": __name__})
     try:
-        return cls(**overrides)
+        settings = cls(**overrides)
     except ValidationError as exc:
         raise ConfigError(f"{where}: {format_errors(exc)}") from None
+    settings._file = file
+    return settings
 
 
 def format_errors(exc: ValidationError) -> str:
