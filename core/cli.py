@@ -125,10 +125,29 @@ def cmd_serve(roost: Roost, args: argparse.Namespace, _: list[str]) -> int:
         setattr(roost.settings.api, key, value)
 
     async def body(stop: asyncio.Event, worker: Any) -> None:
-        await serve(roost, make_app(roost, worker), stop)
+        try:
+            await serve(roost, make_app(roost, worker), stop)
+        finally:
+            if worker is not None and worker.roost is not roost:
+                await worker.roost.close()
 
-    worker = None if args.no_worker else Worker(roost)
+    worker = None if args.no_worker else Worker(_worker_roost(roost))
     return _run_until_signalled(roost, body, worker)
+
+
+def _worker_roost(roost: Roost) -> Roost:
+    """The in-process worker's own Roost: its own store connection, threads and runtime.
+
+    As with a separate ``roost worker``: when the database stalls (a locked SQLite file, an
+    unreachable MongoDB), API requests must not queue behind the worker's blocked claims
+    and writes (a GET waited 40 s behind four 10 s lock waits). An in-memory SQLite
+    database exists once per connection, so that one is shared.
+    """
+    if ":memory:" in roost.settings.store.url:
+        return roost
+    own = Roost.create(roost.settings)
+    own.store.on_enqueue = roost.store.on_enqueue  # an API enqueue wakes the worker at once
+    return own
 
 
 def cmd_worker(roost: Roost, args: argparse.Namespace, _: list[str]) -> int:
