@@ -91,7 +91,7 @@ async def blocks(ctx: TaskContext, job: Job) -> dict[str, Any]:
 
 @hookimpl
 def register_task_types(register: Callable[[TaskType], None]) -> None:
-    register(TaskType("SLOW", Job, slow, description="sleeps, then succeeds"))
+    register(TaskType("SLOW", Job, slow, route="slow", description="sleeps, then succeeds"))
     register(TaskType("ZOMBIE", Job, zombie, description="stops its own process on run 1"))
     register(TaskType("RAISES", Job, raises, retry=TWICE))
     register(TaskType("HANGS", Job, hangs, retry=TWICE, timeout=HANG_TIMEOUT))

@@ -29,7 +29,8 @@ def test_raise_hang_garbage_and_a_blocked_loop(db: TaskStore, procs: Procs) -> N
         db.recover()  # as an impatient second worker would: any expired lease is taken away
         stats = db.stats()
         return stats.pending == stats.running == 0
-    wait_until(settled, 30, "every task DONE or FAILED", lambda: f"{db.stats()}\n{procs.diagnose()}")
+    wait_until(settled, 30, "every task DONE or FAILED",
+               lambda: f"{db.stats()}\n{procs.diagnose()}")
 
     tasks = {t.id: t for t in all_tasks(db)}
     starts = procs.events.count("start")
