@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 import pluggy
 from pydantic import BaseModel, ValidationError
 
-from .errors import ConfigError, ValidationFailed
+from .errors import ConfigError, StoreUnavailable, ValidationFailed
 from .models import NewTask, Task
 from .plugins import Registry, build_registry, make_plugin_manager
 from .retry import RetryPolicy
@@ -51,7 +51,10 @@ class Roost:
     # -- assembly ----------------------------------------------------------------------
     def _open_store(self) -> Any:
         url = self.settings.store.url
-        scheme = urlparse(url).scheme
+        try:
+            scheme = urlparse(url).scheme
+        except ValueError as exc:
+            raise ConfigError(f"{self.settings.where()}: store.url: {exc}") from None
         opener = self.registry.stores.get(scheme)
         if opener is None:
             known = ", ".join(f"{s}://" for s in sorted(self.registry.stores))
@@ -90,7 +93,11 @@ class Roost:
 
     async def start(self) -> None:
         """Create the store's tables/indexes (idempotent)."""
-        await self.store.call(self.store.sync.setup)
+        try:
+            await self.store.call(self.store.sync.setup)
+        except StoreUnavailable as exc:
+            url = self.settings.public()["store"]["url"]
+            raise StoreUnavailable(f"store.url {url}: {exc}") from exc
 
     async def runtime(self) -> Any:
         """The selected runtime, built and started on first use, shared by all tasks."""

@@ -111,7 +111,9 @@ class MongoStore(TaskStore):
         except DuplicateKeyError:
             raise
         except PyMongoError as exc:
-            raise StoreUnavailable(f"MongoDB: {exc}") from exc
+            # the topology dump pymongo appends helps nobody reading a log line
+            reason = str(exc).split(" (configured timeouts")[0].split(", Timeout:")[0]
+            raise StoreUnavailable(f"MongoDB: {reason}") from exc
 
     def setup(self) -> None:
         with self._op():
