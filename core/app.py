@@ -146,7 +146,8 @@ class Roost:
         except ValidationError as exc:
             raise ValidationFailed(
                 f"{type_name} payload: {format_errors(exc)}",
-                exc.errors(include_url=False, include_context=False, include_input=False),
+                [dict(e) for e in exc.errors(include_url=False, include_context=False,
+                                             include_input=False)],
             ) from None
         if run_at is not None and run_at.tzinfo is None:
             run_at = run_at.replace(tzinfo=UTC)

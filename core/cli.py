@@ -203,9 +203,10 @@ def _fields(extra: list[str]) -> dict[str, Any]:
             raise ValidationFailed(f"unexpected argument {token!r}; payload fields go as --field VALUE")
         name, eq, value = token[2:].partition("=")
         if not eq:
-            value = next(it, None)  # type: ignore[arg-type]
-            if value is None:
+            following = next(it, None)
+            if following is None:
                 raise ValidationFailed(f"--{name} needs a value")
+            value = following
         try:
             fields[name.replace("-", "_")] = json.loads(value)
         except json.JSONDecodeError:

@@ -172,7 +172,7 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
             raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{file}: cannot read: {exc}") from exc
-    cls = Settings
+    cls: type[Settings] = Settings
     if file is not None:
         config = SettingsConfigDict(**{**Settings.model_config, "toml_file": file})
         cls = type("Settings", (Settings,), {"model_config": config, "__module__": __name__})

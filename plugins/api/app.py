@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from roost.core.app import Roost
+from roost.core.worker import Worker
 
 from .envelope import envelope_middleware, token_middleware
 from .keys import ROOST, WORKER
@@ -17,7 +18,7 @@ from .keys import ROOST, WORKER
 log = logging.getLogger("roost.api")
 
 
-def make_app(roost: Roost, worker: Any = None) -> web.Application:
+def make_app(roost: Roost, worker: Worker | None = None) -> web.Application:
     """The REST API over ``roost``; routes come from every plugin's ``register_web_routes``.
 
     With ``worker`` (a :class:`roost.core.worker.Worker`) the worker runs inside the app's
@@ -44,9 +45,11 @@ def collect_routes(roost: Roost) -> list[Any]:
 async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     roost, worker = app[ROOST], app[WORKER]
     await roost.start()
-    job = asyncio.create_task(worker.run(), name="worker") if worker is not None else None
-    yield
-    if job is not None:
+    if worker is None:
+        yield
+    else:
+        job = asyncio.create_task(worker.run(), name="worker")
+        yield
         worker.stop()
         await job
     await roost.close()
