@@ -71,7 +71,7 @@ class Roost:
                 f"available: {', '.join(sorted(known)) or 'none'}"
             )
         chosen = None
-        for name in (cfg.model_extra or {}):
+        for name in cfg.model_extra or {}:
             spec = known.get(name)
             if spec is None:
                 raise ConfigError(
@@ -146,8 +146,12 @@ class Roost:
         except ValidationError as exc:
             raise ValidationFailed(
                 f"{type_name} payload: {format_errors(exc)}",
-                [dict(e) for e in exc.errors(include_url=False, include_context=False,
-                                             include_input=False)],
+                [
+                    dict(e)
+                    for e in exc.errors(
+                        include_url=False, include_context=False, include_input=False
+                    )
+                ],
             ) from None
         if run_at is not None and run_at.tzinfo is None:
             run_at = run_at.replace(tzinfo=UTC)
@@ -160,7 +164,9 @@ class Roost:
             dedupe_key=dedupe_key,
         )
 
-    async def enqueue(self, type_name: str, payload: dict[str, Any] | BaseModel, **opts: Any) -> Task:
+    async def enqueue(
+        self, type_name: str, payload: dict[str, Any] | BaseModel, **opts: Any
+    ) -> Task:
         """Validate and store one task; an in-process worker is woken at once."""
         return await self.store.enqueue(self.new_task(type_name, payload, **opts))
 

@@ -22,10 +22,17 @@ log = logging.getLogger("roost")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="roost", description="A plugin-driven durable task queue.")
-    parser.add_argument("--config", metavar="FILE", help="settings file (default: $ROOST_SETTINGS "
-                        "or ./settings.toml)")
-    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser = argparse.ArgumentParser(
+        prog="roost", description="A plugin-driven durable task queue."
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="settings file (default: $ROOST_SETTINGS or ./settings.toml)",
+    )
+    parser.add_argument(
+        "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     serve = sub.add_parser("serve", help="run the REST API and a worker in one process")
@@ -38,12 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--concurrency", type=int, help="override worker.max_concurrent")
 
     enqueue = sub.add_parser(
-        "enqueue", help="add a task: enqueue search QUERY | enqueue account USERNAME --limit N",
+        "enqueue",
+        help="add a task: enqueue search QUERY | enqueue account USERNAME --limit N",
         description="Add a task. Payload fields are given as --field VALUE (JSON or text), e.g. "
-        "roost enqueue search bitcoin --filters '{\"lang\": \"en\"}' --limit 50",
+        'roost enqueue search bitcoin --filters \'{"lang": "en"}\' --limit 50',
     )
     enqueue.add_argument("kind", help="the task type's route name (search, account, ...)")
-    enqueue.add_argument("value", nargs="?", help="the main field (query for search, username for account)")
+    enqueue.add_argument(
+        "value", nargs="?", help="the main field (query for search, username for account)"
+    )
     enqueue.add_argument("--priority", type=int, default=0)
     enqueue.add_argument("--run-at", help="ISO-8601 time; not run before it")
 
@@ -61,8 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "enqueue":
         parser.error(f"unrecognised arguments: {' '.join(extra)}")
-    logging.basicConfig(level=args.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)-7s %(name)s %(message)s")
+    logging.basicConfig(
+        level=args.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)-7s %(name)s %(message)s",
+    )
     try:
         settings = load_settings(args.config)
         if args.command == "config":
@@ -87,7 +100,9 @@ def _print(data: Any) -> int:
 
 
 # -- long-running commands -----------------------------------------------------------------
-def _run_until_signalled(roost: Roost, body: Callable[[asyncio.Event, Any], Any], worker: Any) -> int:
+def _run_until_signalled(
+    roost: Roost, body: Callable[[asyncio.Event, Any], Any], worker: Any
+) -> int:
     """Run ``body`` with a stop event: first SIGINT/SIGTERM sets it, the second forces the worker."""
 
     async def runner() -> None:
@@ -176,7 +191,9 @@ def cmd_enqueue(roost: Roost, args: argparse.Namespace, extra: list[str]) -> int
     routes = roost.registry.routes()
     task_type = routes.get(args.kind)
     if task_type is None:
-        raise ValidationFailed(f"unknown task kind {args.kind!r}; known: {', '.join(sorted(routes))}")
+        raise ValidationFailed(
+            f"unknown task kind {args.kind!r}; known: {', '.join(sorted(routes))}"
+        )
     payload = _fields(extra)
     if args.value is not None:
         if task_type.cli_arg is None:
@@ -200,7 +217,9 @@ def _fields(extra: list[str]) -> dict[str, Any]:
     it = iter(extra)
     for token in it:
         if not token.startswith("--") or len(token) < 3:
-            raise ValidationFailed(f"unexpected argument {token!r}; payload fields go as --field VALUE")
+            raise ValidationFailed(
+                f"unexpected argument {token!r}; payload fields go as --field VALUE"
+            )
         name, eq, value = token[2:].partition("=")
         if not eq:
             following = next(it, None)
@@ -236,8 +255,9 @@ def cmd_plugins(roost: Roost, *_: Any) -> int:
     rows = plugin_rows(roost.pm, roost.registry)
     width = max(len(r["plugin"]) for r in rows)
     for r in rows:
-        provides = "; ".join(f"{k}: {', '.join(v)}" for k, v in r.items()
-                             if isinstance(v, list) and v)
+        provides = "; ".join(
+            f"{k}: {', '.join(v)}" for k, v in r.items() if isinstance(v, list) and v
+        )
         print(f"{r['plugin']:<{width}}  {r['version']:<8}  {provides}")
     return 0
 

@@ -65,7 +65,9 @@ def make_plugin_manager(
         try:
             pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
         except Exception as exc:  # a broken third-party plugin must not be a traceback
-            raise ConfigError(f"a plugin from entry point group 'roost' failed to load: {exc}") from exc
+            raise ConfigError(
+                f"a plugin from entry point group 'roost' failed to load: {exc}"
+            ) from exc
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
@@ -133,21 +135,38 @@ def _check_runtime(item: Any) -> None:
 def _check_store(item: Any) -> None:
     ok = isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)
     if not ok or not callable(item[1]):
-        raise ConfigError("register_stores: call register(scheme, open) with open(url) -> TaskStore")
+        raise ConfigError(
+            "register_stores: call register(scheme, open) with open(url) -> TaskStore"
+        )
 
 
 def build_registry(pm: pluggy.PluginManager) -> Registry:
     reg = Registry()
-    _collect(pm, "register_task_types", "task type", reg.task_types, reg.owners,
-             lambda t: t.name, _check_task_type)
-    _collect(pm, "register_runtimes", "runtime", reg.runtimes, reg.owners,
-             lambda r: r.name, _check_runtime)
-    _collect(pm, "register_stores", "store", reg.stores, reg.owners,
-             lambda s: s[0], _check_store)
+    _collect(
+        pm,
+        "register_task_types",
+        "task type",
+        reg.task_types,
+        reg.owners,
+        lambda t: t.name,
+        _check_task_type,
+    )
+    _collect(
+        pm,
+        "register_runtimes",
+        "runtime",
+        reg.runtimes,
+        reg.owners,
+        lambda r: r.name,
+        _check_runtime,
+    )
+    _collect(pm, "register_stores", "store", reg.stores, reg.owners, lambda s: s[0], _check_store)
     routes: dict[str, str] = {}
     for t in reg.task_types.values():
         if t.route and t.route in routes:
-            raise ConfigError(f"task types {routes[t.route]!r} and {t.name!r} share route {t.route!r}")
+            raise ConfigError(
+                f"task types {routes[t.route]!r} and {t.name!r} share route {t.route!r}"
+            )
         if t.route:
             routes[t.route] = t.name
     return reg
@@ -165,8 +184,12 @@ def plugin_rows(pm: pluggy.PluginManager, reg: Registry) -> list[dict[str, Any]]
         provided: dict[str, list[str]] = {"task types": [], "runtimes": [], "stores": []}
         for (kind, item), owner in reg.owners.items():
             if owner == name:
-                provided[{"task type": "task types", "runtime": "runtimes", "store": "stores"}[kind]].append(item)
-        rows.append({"plugin": name, "version": version, **{k: sorted(v) for k, v in provided.items()}})
+                provided[
+                    {"task type": "task types", "runtime": "runtimes", "store": "stores"}[kind]
+                ].append(item)
+        rows.append(
+            {"plugin": name, "version": version, **{k: sorted(v) for k, v in provided.items()}}
+        )
     return rows
 
 

@@ -64,9 +64,7 @@ class TaskStore(abc.ABC):
     def complete(self, task_id: str, lease_id: str, result: dict[str, Any] | None) -> bool:
         """RUNNING -> DONE, fenced."""
 
-    def complete_many(
-        self, items: Sequence[tuple[str, str, dict[str, Any] | None]]
-    ) -> list[bool]:
+    def complete_many(self, items: Sequence[tuple[str, str, dict[str, Any] | None]]) -> list[bool]:
         """Several :meth:`complete` calls ``(task_id, lease_id, result)``, in one write where
         the engine allows it. Each is fenced on its own lease, as :meth:`complete` is; the
         answer says, in order, which were accepted (a task given twice is accepted once)."""

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-
 from roost.core.app import Roost
 from roost.core.worker import Worker
 from roost.plugins.api.app import make_app
@@ -58,8 +57,7 @@ async def test_enqueue_account_matches_the_contract(api: TestClient) -> None:
 
 async def test_priority_and_run_at_are_honoured(api: TestClient) -> None:
     later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    resp = await api.post(f"{P}/tasks/search",
-                          json={"query": "eth", "priority": 7, "runAt": later})
+    resp = await api.post(f"{P}/tasks/search", json={"query": "eth", "priority": 7, "runAt": later})
     task = await roost_of(api).store.get((await resp.json())["data"]["taskId"])
     assert task is not None and task.priority == 7
     assert task.next_run_at > datetime.now(UTC) + timedelta(minutes=59)
@@ -70,8 +68,10 @@ async def test_priority_and_run_at_are_honoured(api: TestClient) -> None:
 async def test_stats_status_recover_and_task_lookup(api: TestClient) -> None:
     created = await (await api.post(f"{P}/tasks/search", json={"query": "x"})).json()
     stats = await (await api.get(f"{P}/queue/stats")).json()
-    assert stats == {"ok": True, "data": {"pending": 1, "running": 0, "done": 0, "failed": 0,
-                                          "total": 1}}
+    assert stats == {
+        "ok": True,
+        "data": {"pending": 1, "running": 0, "done": 0, "failed": 0, "total": 1},
+    }
     status = (await (await api.get(f"{P}/worker/status")).json())["data"]
     assert set(status) == {"workerId", "running", "inflight", "maxConcurrent"}
     assert status["running"] is False and status["maxConcurrent"] == 3
@@ -110,48 +110,145 @@ async def test_serve_with_worker_runs_tasks_to_done(
 
 BAD_INPUT = [
     ("malformed JSON", "search", b'{"query": "bitcoin"', "application/json", 400, "invalid_json"),
-    ("wrong content type", "search", b'{"query": "bitcoin"}', "text/plain", 415,
-     "unsupported_media_type"),
+    (
+        "wrong content type",
+        "search",
+        b'{"query": "bitcoin"}',
+        "text/plain",
+        415,
+        "unsupported_media_type",
+    ),
     ("empty body", "search", b"", "application/json", 400, "invalid_json"),
     ("not an object", "search", b'["bitcoin"]', "application/json", 400, "invalid_body"),
     ("missing field", "search", b'{"filters": {}}', "application/json", 400, "invalid_payload"),
-    ("extra field", "search", b'{"query": "x", "owner": "me"}', "application/json", 400,
-     "invalid_payload"),
-    ("wrong type", "account", b'{"username": "a", "limit": "many"}', "application/json", 400,
-     "invalid_payload"),
+    (
+        "extra field",
+        "search",
+        b'{"query": "x", "owner": "me"}',
+        "application/json",
+        400,
+        "invalid_payload",
+    ),
+    (
+        "wrong type",
+        "account",
+        b'{"username": "a", "limit": "many"}',
+        "application/json",
+        400,
+        "invalid_payload",
+    ),
     ("empty query", "search", b'{"query": "   "}', "application/json", 400, "invalid_payload"),
-    ("limit too large", "account", b'{"username": "a", "limit": 100000}', "application/json",
-     400, "invalid_payload"),
-    ("limit zero", "account", b'{"username": "a", "limit": 0}', "application/json", 400,
-     "invalid_payload"),
-    ("not a handle", "account", b'{"username": "no spaces allowed!"}', "application/json", 400,
-     "invalid_payload"),
-    ("operator object", "search", b'{"query": {"$ne": null}}', "application/json", 400,
-     "invalid_payload"),
-    ("operator in filters", "search", b'{"query": "x", "filters": {"$where": "1"}}',
-     "application/json", 400, "invalid_payload"),
-    ("dotted key", "search", b'{"query": "x", "filters": {"from.x": "a"}}', "application/json",
-     400, "invalid_payload"),
-    ("NUL byte", "search", b'{"query": "bit\\u0000coin"}', "application/json", 400,
-     "invalid_payload"),
+    (
+        "limit too large",
+        "account",
+        b'{"username": "a", "limit": 100000}',
+        "application/json",
+        400,
+        "invalid_payload",
+    ),
+    (
+        "limit zero",
+        "account",
+        b'{"username": "a", "limit": 0}',
+        "application/json",
+        400,
+        "invalid_payload",
+    ),
+    (
+        "not a handle",
+        "account",
+        b'{"username": "no spaces allowed!"}',
+        "application/json",
+        400,
+        "invalid_payload",
+    ),
+    (
+        "operator object",
+        "search",
+        b'{"query": {"$ne": null}}',
+        "application/json",
+        400,
+        "invalid_payload",
+    ),
+    (
+        "operator in filters",
+        "search",
+        b'{"query": "x", "filters": {"$where": "1"}}',
+        "application/json",
+        400,
+        "invalid_payload",
+    ),
+    (
+        "dotted key",
+        "search",
+        b'{"query": "x", "filters": {"from.x": "a"}}',
+        "application/json",
+        400,
+        "invalid_payload",
+    ),
+    (
+        "NUL byte",
+        "search",
+        b'{"query": "bit\\u0000coin"}',
+        "application/json",
+        400,
+        "invalid_payload",
+    ),
     ("bad UTF-8", "search", b'{"query": "\xff\xfe"}', "application/json", 400, "invalid_json"),
-    ("10k query", "search", b'{"query": "' + b"a" * 10_000 + b'"}', "application/json", 400,
-     "invalid_payload"),
-    ("deep nesting", "search", b'{"query": "x", "filters": ' + b'{"a": ' * 5000 + b"1" +
-     b"}" * 5001, "application/json", 400, "invalid_json"),
-    ("bad runAt", "search", b'{"query": "x", "runAt": "tomorrow"}', "application/json", 400,
-     "invalid_payload"),
-    ("naive runAt", "search", b'{"query": "x", "runAt": "2030-01-01T00:00:00"}',
-     "application/json", 400, "invalid_payload"),
-    ("priority not int", "search", b'{"query": "x", "priority": "high"}', "application/json",
-     400, "invalid_payload"),
-    ("bad filter value", "search", b'{"query": "x", "filters": {"lang": "english"}}',
-     "application/json", 400, "invalid_payload"),
+    (
+        "10k query",
+        "search",
+        b'{"query": "' + b"a" * 10_000 + b'"}',
+        "application/json",
+        400,
+        "invalid_payload",
+    ),
+    (
+        "deep nesting",
+        "search",
+        b'{"query": "x", "filters": ' + b'{"a": ' * 5000 + b"1" + b"}" * 5001,
+        "application/json",
+        400,
+        "invalid_json",
+    ),
+    (
+        "bad runAt",
+        "search",
+        b'{"query": "x", "runAt": "tomorrow"}',
+        "application/json",
+        400,
+        "invalid_payload",
+    ),
+    (
+        "naive runAt",
+        "search",
+        b'{"query": "x", "runAt": "2030-01-01T00:00:00"}',
+        "application/json",
+        400,
+        "invalid_payload",
+    ),
+    (
+        "priority not int",
+        "search",
+        b'{"query": "x", "priority": "high"}',
+        "application/json",
+        400,
+        "invalid_payload",
+    ),
+    (
+        "bad filter value",
+        "search",
+        b'{"query": "x", "filters": {"lang": "english"}}',
+        "application/json",
+        400,
+        "invalid_payload",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("case", "route", "body", "ctype", "status", "code"), BAD_INPUT,
-                         ids=[c[0] for c in BAD_INPUT])
+@pytest.mark.parametrize(
+    ("case", "route", "body", "ctype", "status", "code"), BAD_INPUT, ids=[c[0] for c in BAD_INPUT]
+)
 async def test_bad_input_gets_a_clear_4xx_and_stores_nothing(
     api: TestClient, case: str, route: str, body: bytes, ctype: str, status: int, code: str
 ) -> None:
@@ -172,8 +269,9 @@ async def test_error_messages_name_the_field(api: TestClient) -> None:
 
 async def test_oversized_body_is_413(api: TestClient) -> None:
     big = b'{"query": "' + b"a" * 200_000 + b'"}'
-    resp = await api.post(f"{P}/tasks/search", data=big,
-                          headers={"Content-Type": "application/json"})
+    resp = await api.post(
+        f"{P}/tasks/search", data=big, headers={"Content-Type": "application/json"}
+    )
     assert resp.status == 413
     assert (await resp.json())["error"]["code"] == "body_too_large"
     assert await total(api) == 0
@@ -201,8 +299,9 @@ async def test_token_guards_every_api_route(
         body = await resp.text()
         assert '"unauthorized"' in body and secret not in body
         assert (await client.get(f"{P}/queue/stats", headers=headers)).status == 401
-    ok = await client.post(f"{P}/tasks/search", json={"query": "x"},
-                           headers={"Authorization": f"Bearer {secret}"})
+    ok = await client.post(
+        f"{P}/tasks/search", json={"query": "x"}, headers={"Authorization": f"Bearer {secret}"}
+    )
     assert ok.status == 201
     assert (await client.get("/health")).status == 200  # probes need no token
     assert secret not in caplog.text
@@ -212,8 +311,12 @@ async def test_openapi_document_lists_every_route(api: TestClient) -> None:
     doc = await (await api.get("/api/v4/openapi.json")).json()
     assert doc["openapi"].startswith("3.")
     assert set(doc["paths"]) == {
-        f"{P}/tasks/search", f"{P}/tasks/account", P + "/tasks/{taskId}",
-        f"{P}/queue/stats", f"{P}/worker/status", f"{P}/queue/recover",
+        f"{P}/tasks/search",
+        f"{P}/tasks/account",
+        P + "/tasks/{taskId}",
+        f"{P}/queue/stats",
+        f"{P}/worker/status",
+        f"{P}/queue/recover",
     }
     search = doc["components"]["schemas"]["SearchRequest"]
     assert {"query", "filters", "limit", "priority", "runAt"} <= set(search["properties"])

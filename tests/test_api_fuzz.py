@@ -17,7 +17,6 @@ import pytest
 import schemathesis
 
 
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -30,11 +29,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder: Path = tmp_path_factory.mktemp("fuzz")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROOST_")}
-    env.update(ROOST_STORE__URL=f"sqlite:///{folder / 'fuzz.db'}", ROOST_API__PORT=str(port),
-               ROOST_NO_ENTRY_POINTS="1")
+    env.update(
+        ROOST_STORE__URL=f"sqlite:///{folder / 'fuzz.db'}",
+        ROOST_API__PORT=str(port),
+        ROOST_NO_ENTRY_POINTS="1",
+    )
     proc = subprocess.Popen(
         [sys.executable, "-m", "roost.core.cli", "serve", "--no-worker"],
-        cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=folder,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
@@ -72,8 +77,12 @@ def test_api_conforms_to_its_openapi_document(api_schema: schemathesis.BaseSchem
         if mode is schemathesis.GenerationMode.NEGATIVE and not (op.body or op.path_parameters):
             continue  # nothing to make invalid
 
-        @hypothesis.settings(max_examples=60, deadline=None, database=None,
-                             suppress_health_check=list(hypothesis.HealthCheck))
+        @hypothesis.settings(
+            max_examples=60,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(hypothesis.HealthCheck),
+        )
         @hypothesis.given(case=op.as_strategy(generation_mode=mode))
         def check(case: schemathesis.Case) -> None:
             case.call_and_validate()

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
-
 from roost.core import TaskContext, TaskType, hookimpl, hookspecs
 from roost.core.app import Roost
 from roost.core.errors import ConfigError
@@ -33,8 +32,7 @@ async def noop(ctx: TaskContext, payload: Empty) -> None:
 
 
 def test_every_hook_is_documented() -> None:
-    specs = [f for name, f in vars(hookspecs).items()
-             if callable(f) and hasattr(f, "roost_spec")]
+    specs = [f for name, f in vars(hookspecs).items() if callable(f) and hasattr(f, "roost_spec")]
     assert len(specs) >= 8
     for spec in specs:
         doc = inspect.getdoc(spec) or ""
@@ -131,19 +129,41 @@ def example_installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``pip install`` the example package into a folder of its own (no index needed)."""
     target = tmp_path_factory.mktemp("site")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-index", "--target", str(target), str(ROOT / "examples" / "roost-urlcheck")],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(target),
+            str(ROOT / "examples" / "roost-urlcheck"),
+        ],
         check=True,
     )
     return target
 
 
-def roost_cmd(args: list[str], cwd: Path, site_dir: Path, db: Path) -> subprocess.CompletedProcess[str]:
+def roost_cmd(
+    args: list[str], cwd: Path, site_dir: Path, db: Path
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROOST_")}
-    env.update(PYTHONPATH=str(site_dir), ROOST_STORE__URL=f"sqlite:///{db}",
-               ROOST_WORKER__POLL_INTERVAL="0.01")
-    return subprocess.run([sys.executable, "-m", "roost.core.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=60)
+    env.update(
+        PYTHONPATH=str(site_dir),
+        ROOST_STORE__URL=f"sqlite:///{db}",
+        ROOST_WORKER__POLL_INTERVAL="0.01",
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "roost.core.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_example_plugin_registers_through_its_entry_point(
@@ -152,8 +172,9 @@ def test_example_plugin_registers_through_its_entry_point(
     db = tmp_path / "roost.db"
     listed = roost_cmd(["plugins"], tmp_path, example_installed, db)
     assert listed.returncode == 0, listed.stderr
-    assert any(line.startswith("urlcheck") and "URL_CHECK" in line
-               for line in listed.stdout.splitlines()), listed.stdout
+    assert any(
+        line.startswith("urlcheck") and "URL_CHECK" in line for line in listed.stdout.splitlines()
+    ), listed.stdout
 
     ids = {}
     for path in ("/ok", "/gone", "/busy"):
@@ -174,8 +195,10 @@ def test_example_plugin_registers_through_its_entry_point(
 
     off = roost_cmd(["plugins"], tmp_path, example_installed, db)
     env_off = subprocess.run(
-        [sys.executable, "-m", "roost.core.cli", "plugins"], cwd=tmp_path, capture_output=True,
-        text=True, env={**os.environ, "PYTHONPATH": str(example_installed),
-                        "ROOST_NO_ENTRY_POINTS": "1"},
+        [sys.executable, "-m", "roost.core.cli", "plugins"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(example_installed), "ROOST_NO_ENTRY_POINTS": "1"},
     )
     assert "urlcheck" in off.stdout and "urlcheck" not in env_off.stdout

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from roost.core.errors import PermanentError, RetryAfter
 from roost.core.retry import RetryPolicy, decide
 
@@ -27,7 +26,12 @@ def test_fixed_is_constant() -> None:
 def test_ordinary_errors_retry_until_attempts_run_out() -> None:
     policy = RetryPolicy(max_attempts=3, strategy="linear", base_delay=60)
     first = decide(policy, 1, ValueError("bad"))
-    assert (first.retry, first.delay, first.charge, first.error) == (True, 60, True, "ValueError: bad")
+    assert (first.retry, first.delay, first.charge, first.error) == (
+        True,
+        60,
+        True,
+        "ValueError: bad",
+    )
     assert decide(policy, 3, ValueError("bad")).retry is False
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from roost.core.cli import main
 from roost.core.errors import ConfigError
 from roost.core.settings import load_settings
@@ -21,7 +20,11 @@ def write(path: Path, text: str) -> Path:
 def test_defaults_match_the_seed(make_settings: Any) -> None:
     s = load_settings(None)
     assert (s.api.host, s.api.port, s.runtime.name) == ("127.0.0.1", 5001, "mock")
-    assert (s.worker.max_concurrent, s.worker.stale_timeout, s.worker.recovery_interval) == (3, 300, 60)
+    assert (s.worker.max_concurrent, s.worker.stale_timeout, s.worker.recovery_interval) == (
+        3,
+        300,
+        60,
+    )
     assert (s.retry.max_attempts, s.retry.strategy, s.retry.base_delay) == (3, "exponential", 60)
     assert (s.store.database, s.store.collection) == ("crypto_analytics", "twittertasks")
 
@@ -29,7 +32,10 @@ def test_defaults_match_the_seed(make_settings: Any) -> None:
 def test_env_beats_file_and_arguments_beat_env(
     make_settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    file = write(tmp_path / "s.toml", '[api]\nport = 6000\nhost = "0.0.0.0"\n[store]\nurl = "sqlite:///f.db"\n')
+    file = write(
+        tmp_path / "s.toml",
+        '[api]\nport = 6000\nhost = "0.0.0.0"\n[store]\nurl = "sqlite:///f.db"\n',
+    )
     monkeypatch.setenv("ROOST_API__PORT", "7000")
     s = load_settings(file)
     assert (s.api.port, s.api.host, s.store.url) == (7000, "0.0.0.0", "sqlite:///f.db")
@@ -72,13 +78,19 @@ def test_a_broken_settings_file_names_the_file_key_and_problem(
         assert "broken.toml" in err
 
 
-def test_a_missing_settings_file_is_named(make_settings: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_missing_settings_file_is_named(
+    make_settings: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["--config", "nowhere.toml", "stats"]) == 2
     assert "nowhere.toml does not exist" in capsys.readouterr().err
 
 
-def test_config_masks_secrets(make_settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_config_masks_secrets(
+    make_settings: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     monkeypatch.setenv("ROOST_API__TOKEN", "t0ps3cret")
     monkeypatch.setenv("ROOST_STORE__URL", "mongodb://admin:hunter2@db.example/crypto")
     assert main(["config"]) == 0
@@ -89,9 +101,12 @@ def test_config_masks_secrets(make_settings: Any, tmp_path: Path, monkeypatch: p
     assert data["api"]["port"] == 5001
 
 
-def test_cli_enqueue_stats_task_and_worker(make_settings: Any, tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["enqueue", "search", "bitcoin", "--filters", '{"lang": "en"}', "--limit", "5"]) == 0
+def test_cli_enqueue_stats_task_and_worker(
+    make_settings: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(["enqueue", "search", "bitcoin", "--filters", '{"lang": "en"}', "--limit", "5"]) == 0
+    )
     search = json.loads(capsys.readouterr().out)
     assert main(["enqueue", "account", "elonmusk", "--limit", "3", "--priority", "2"]) == 0
     account = json.loads(capsys.readouterr().out)

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
-
 from roost.core.app import Roost
 from roost.core.errors import PermanentError, RetryAfter
 from roost.core.hookspecs import hookimpl
@@ -60,8 +59,15 @@ class Behaviours:
 
     @hookimpl
     def register_task_types(self, register: Callable[[TaskType], None]) -> None:
-        register(TaskType(name="JOB", payload=Job, handler=self.handle, timeout=5,
-                          retry=RetryPolicy(max_attempts=3, strategy="fixed", base_delay=0)))
+        register(
+            TaskType(
+                name="JOB",
+                payload=Job,
+                handler=self.handle,
+                timeout=5,
+                retry=RetryPolicy(max_attempts=3, strategy="fixed", base_delay=0),
+            )
+        )
 
     @hookimpl
     def task_succeeded(self, task: Any, result: Any, seconds: float) -> None:
@@ -83,9 +89,15 @@ def plugin() -> Behaviours:
 
 @pytest.fixture
 def roost(make_settings: Callable[..., Any], plugin: Behaviours) -> Roost:
-    settings = make_settings(worker={"max_concurrent": 3, "stale_timeout": 30,
-                                     "shutdown_timeout": 0.5, "poll_interval": 0.01,
-                                     "max_poll_interval": 0.05})
+    settings = make_settings(
+        worker={
+            "max_concurrent": 3,
+            "stale_timeout": 30,
+            "shutdown_timeout": 0.5,
+            "poll_interval": 0.01,
+            "max_poll_interval": 0.05,
+        }
+    )
     return Roost.create(settings, plugins=[plugin])
 
 
@@ -106,7 +118,9 @@ def status(roost: Roost, task_id: str) -> Any:
     return task
 
 
-async def test_success_stores_the_result_and_fires_the_hook(roost: Roost, plugin: Behaviours) -> None:
+async def test_success_stores_the_result_and_fires_the_hook(
+    roost: Roost, plugin: Behaviours
+) -> None:
     await roost.start()
     tid = await enqueue(roost, "ok")
     await burst(roost)
@@ -133,7 +147,10 @@ async def test_a_retry_can_succeed(roost: Roost) -> None:
     await burst(roost)
     task = status(roost, tid)
     assert (task.status, task.result, task.last_error) == (
-        TaskStatus.DONE, {"attempt": 2}, "RuntimeError: first attempt fails")
+        TaskStatus.DONE,
+        {"attempt": 2},
+        "RuntimeError: first attempt fails",
+    )
     await roost.close()
 
 
@@ -167,8 +184,12 @@ async def test_retry_after_does_not_burn_attempts(roost: Roost, plugin: Behaviou
 
 async def test_timeout_and_garbage_results_are_failures(roost: Roost) -> None:
     roost.registry.task_types["JOB"] = TaskType(
-        name="JOB", payload=Job, handler=roost.registry.task_types["JOB"].handler, timeout=0.05,
-        retry=RetryPolicy(max_attempts=1))
+        name="JOB",
+        payload=Job,
+        handler=roost.registry.task_types["JOB"].handler,
+        timeout=0.05,
+        retry=RetryPolicy(max_attempts=1),
+    )
     await roost.start()
     slow = (await roost.enqueue("JOB", {"action": "sleep", "seconds": 30})).id
     garbage = await enqueue(roost, "garbage")
@@ -308,8 +329,9 @@ async def test_per_type_concurrency_limits_claims(make_settings: Callable[..., A
         def register_task_types(self, register: Callable[[TaskType], None]) -> None:
             register(TaskType(name="SOLO", payload=Job, handler=handler, concurrency=1))
 
-    roost = Roost.create(make_settings(worker={"max_concurrent": 4, "poll_interval": 0.01}),
-                         plugins=[OneAtATime()])
+    roost = Roost.create(
+        make_settings(worker={"max_concurrent": 4, "poll_interval": 0.01}), plugins=[OneAtATime()]
+    )
     await roost.start()
     for _ in range(4):
         await roost.enqueue("SOLO", {})

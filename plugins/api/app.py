@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
-
 from roost.core.app import Roost
 from roost.core.worker import Worker
 
@@ -59,8 +58,11 @@ async def serve(roost: Roost, app: web.Application, stop: asyncio.Event) -> None
     """Serve on ``api.host:api.port`` until ``stop`` is set."""
     cfg = roost.settings.api
     if cfg.host not in ("127.0.0.1", "localhost", "::1") and cfg.token is None:
-        log.warning("api.host=%s is reachable from other machines and api.token is not set: "
-                    "anyone who can reach it can enqueue tasks", cfg.host)
+        log.warning(
+            "api.host=%s is reachable from other machines and api.token is not set: "
+            "anyone who can reach it can enqueue tasks",
+            cfg.host,
+        )
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     try:

@@ -13,7 +13,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-
 from roost.core.errors import StoreUnavailable, ValidationFailed
 
 from .keys import ROOST
@@ -32,7 +31,9 @@ def ok(data: Any, status: int = 200) -> web.Response:
     return web.json_response({"ok": True, "data": data}, status=status, dumps=_dumps)
 
 
-def error(status: int, code: str, message: str, details: Any = None, **headers: str) -> web.Response:
+def error(
+    status: int, code: str, message: str, details: Any = None, **headers: str
+) -> web.Response:
     body = {"ok": False, "error": {"code": code, "message": message, "details": details}}
     return web.json_response(body, status=status, dumps=_dumps, headers=headers or None)
 
@@ -61,9 +62,13 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
         return error(400, "invalid_payload", str(exc), exc.errors)
     except StoreUnavailable as exc:
         log.warning("store unavailable path=%s: %s", request.path, exc)
-        return error(503, "store_unavailable",
-                     "the task store cannot be reached right now; try again shortly",
-                     None, **{"Retry-After": "5"})
+        return error(
+            503,
+            "store_unavailable",
+            "the task store cannot be reached right now; try again shortly",
+            None,
+            **{"Retry-After": "5"},
+        )
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -90,11 +95,20 @@ def _http_message(exc: web.HTTPException, request: web.Request) -> str:
 async def token_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """With ``api.token`` set, every ``/api`` route needs ``Authorization: Bearer <token>``."""
     token = request.app[ROOST].settings.api.token
-    if token is not None and request.path.startswith("/api/") and request.path != "/api/v4/openapi.json":
+    if (
+        token is not None
+        and request.path.startswith("/api/")
+        and request.path != "/api/v4/openapi.json"
+    ):
         given = request.headers.get("Authorization", "")
         scheme, _, value = given.partition(" ")
         expected = token.get_secret_value().encode()
         if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), expected):
-            return error(401, "unauthorized", "missing or wrong token: send 'Authorization: Bearer <api.token>'",
-                         None, **{"WWW-Authenticate": "Bearer"})
+            return error(
+                401,
+                "unauthorized",
+                "missing or wrong token: send 'Authorization: Bearer <api.token>'",
+                None,
+                **{"WWW-Authenticate": "Bearer"},
+            )
     return await handler(request)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aiohttp import web
-
 from roost.core.app import Roost
 from roost.core.worker import Worker
 

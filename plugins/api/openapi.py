@@ -7,9 +7,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
-
 from roost.core.app import Roost
-
 
 from .keys import ROOST
 from .schemas import CreatedTask, QueueStatsOut, RecoverOut, TaskOut, WorkerStatusOut, request_model
@@ -19,8 +17,11 @@ REF = "#/components/schemas/{model}"
 
 
 def _envelope(schema: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "object", "required": ["ok", "data"],
-            "properties": {"ok": {"const": True}, "data": schema}}
+    return {
+        "type": "object",
+        "required": ["ok", "data"],
+        "properties": {"ok": {"const": True}, "data": schema},
+    }
 
 
 ERROR = {
@@ -31,8 +32,11 @@ ERROR = {
         "error": {
             "type": "object",
             "required": ["code", "message"],
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"},
-                           "details": {}},
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {},
+            },
         },
     },
 }
@@ -48,11 +52,17 @@ ERRORS = {
 
 
 def _responses(ok_code: str, schema: dict[str, Any], codes: tuple[str, ...]) -> dict[str, Any]:
-    out = {ok_code: {"description": "success",
-                     "content": {"application/json": {"schema": _envelope(schema)}}}}
+    out = {
+        ok_code: {
+            "description": "success",
+            "content": {"application/json": {"schema": _envelope(schema)}},
+        }
+    }
     for code in codes:
-        out[code] = {"description": ERRORS[code],
-                     "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}}
+        out[code] = {
+            "description": ERRORS[code],
+            "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}},
+        }
     return out
 
 
@@ -70,29 +80,45 @@ def build(roost: Roost) -> dict[str, Any]:
     common = ("401", "405", "503")
     paths: dict[str, Any] = {}
     for route, task_type in routes.items():
-        paths[f"{prefix}/tasks/{route}"] = {"post": {
-            "operationId": f"enqueue_{route}",
-            "summary": f"Enqueue a {task_type.name} task",
-            "description": task_type.description,
-            "requestBody": {"required": True,
-                            "content": {"application/json": {"schema": ref(request_model(task_type))}}},
-            "responses": _responses("201", ref(CreatedTask), ("400", "413", "415", *common)),
-        }}
-    paths[prefix + "/tasks/{taskId}"] = {"get": {
-        "operationId": "get_task", "summary": "One task, with its result and last error",
-        "parameters": [{"name": "taskId", "in": "path", "required": True,
-                        "schema": {"type": "string", "pattern": "^[0-9a-fA-F]{24}$"}}],
-        "responses": _responses("200", ref(TaskOut), ("400", "404", *common)),
-    }}
+        paths[f"{prefix}/tasks/{route}"] = {
+            "post": {
+                "operationId": f"enqueue_{route}",
+                "summary": f"Enqueue a {task_type.name} task",
+                "description": task_type.description,
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": ref(request_model(task_type))}},
+                },
+                "responses": _responses("201", ref(CreatedTask), ("400", "413", "415", *common)),
+            }
+        }
+    paths[prefix + "/tasks/{taskId}"] = {
+        "get": {
+            "operationId": "get_task",
+            "summary": "One task, with its result and last error",
+            "parameters": [
+                {
+                    "name": "taskId",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "pattern": "^[0-9a-fA-F]{24}$"},
+                }
+            ],
+            "responses": _responses("200", ref(TaskOut), ("400", "404", *common)),
+        }
+    }
     for path, op, model, summary in (
         ("/queue/stats", "get", QueueStatsOut, "Task counts per status"),
         ("/worker/status", "get", WorkerStatusOut, "The in-process worker"),
         ("/queue/recover", "post", RecoverOut, "Recover expired leases now"),
     ):
-        paths[prefix + path] = {op: {
-            "operationId": path.strip("/").replace("/", "_"), "summary": summary,
-            "responses": _responses("200", ref(model), common),
-        }}
+        paths[prefix + path] = {
+            op: {
+                "operationId": path.strip("/").replace("/", "_"),
+                "summary": summary,
+                "responses": _responses("200", ref(model), common),
+            }
+        }
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "roost", "version": "4"},
@@ -108,6 +134,3 @@ def build(roost: Roost) -> dict[str, Any]:
 async def openapi(request: web.Request) -> web.Response:
     """The document itself (bare, not enveloped: tools read it as is)."""
     return web.json_response(build(request.app[ROOST]))
-
-
-

@@ -6,7 +6,6 @@ import json
 from typing import Any
 
 from aiohttp import web
-
 from roost.core.app import Roost
 from roost.core.models import is_task_id, iso
 from roost.core.tasktypes import TaskType
@@ -23,13 +22,18 @@ MAX_JSON_DEPTH = 32
 async def read_json(request: web.Request) -> tuple[Any, str]:
     """The body parsed, and as text; or a 4xx naming what is wrong with it."""
     if request.content_type != "application/json":
-        raise ApiError(415, "unsupported_media_type",
-                       f"send JSON with 'Content-Type: application/json' (got {request.content_type!r})")
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"send JSON with 'Content-Type: application/json' (got {request.content_type!r})",
+        )
     raw = await request.read()  # over api.max_body_bytes: aiohttp raises 413
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ApiError(400, "invalid_json", f"the body is not valid UTF-8 (byte {exc.start})") from None
+        raise ApiError(
+            400, "invalid_json", f"the body is not valid UTF-8 (byte {exc.start})"
+        ) from None
     if not text.strip():
         raise ApiError(400, "invalid_json", "the body is empty; send a JSON object")
     if _depth(text) > MAX_JSON_DEPTH:
@@ -37,8 +41,11 @@ async def read_json(request: web.Request) -> tuple[Any, str]:
     try:
         return json.loads(text), text
     except json.JSONDecodeError as exc:
-        raise ApiError(400, "invalid_json",
-                       f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        raise ApiError(
+            400,
+            "invalid_json",
+            f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+        ) from None
 
 
 def _depth(text: str) -> int:
@@ -70,8 +77,15 @@ def enqueue_route(task_type: TaskType, prefix: str) -> web.RouteDef:
         roost = request.app[ROOST]
         payload, priority, run_at = parse_request(task_type, *await read_json(request))
         task = await roost.enqueue(task_type.name, payload, priority=priority, run_at=run_at)
-        return ok({"taskId": task.id, "type": task.type, "status": task.status.value,
-                   "createdAt": iso(task.created_at)}, status=201)
+        return ok(
+            {
+                "taskId": task.id,
+                "type": task.type,
+                "status": task.status.value,
+                "createdAt": iso(task.created_at),
+            },
+            status=201,
+        )
 
     enqueue.__doc__ = f"Enqueue a {task_type.name} task. {task_type.description}"
     return web.post(f"{prefix}/tasks/{task_type.route}", enqueue)
@@ -96,8 +110,14 @@ async def worker_status(request: web.Request) -> web.Response:
     if worker is not None:
         return ok(worker.status())
     roost: Roost = request.app[ROOST]
-    return ok({"workerId": None, "running": False, "inflight": 0,
-               "maxConcurrent": roost.settings.worker.max_concurrent})
+    return ok(
+        {
+            "workerId": None,
+            "running": False,
+            "inflight": 0,
+            "maxConcurrent": roost.settings.worker.max_concurrent,
+        }
+    )
 
 
 async def recover(request: web.Request) -> web.Response:

@@ -6,11 +6,10 @@ The same models validate requests and generate the OpenAPI document, so they can
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
-
 from roost.core.fields import JsonDateTime, JsonInt
 from roost.core.models import TaskStatus
 from roost.core.settings import format_errors
@@ -18,7 +17,8 @@ from roost.core.tasktypes import TaskType
 
 from .envelope import ApiError
 
-@lru_cache(maxsize=None)
+
+@cache
 def request_model(task_type: TaskType) -> type[BaseModel]:
     """``<payload fields> + priority + runAt``, extra fields forbidden."""
     return create_model(  # type: ignore[call-overload, no-any-return]
@@ -41,7 +41,9 @@ def parse_request(
         model = request_model(task_type).model_validate_json(text)
     except ValidationError as exc:
         raise ApiError(
-            400, "invalid_payload", f"{task_type.name}: {format_errors(exc)}",
+            400,
+            "invalid_payload",
+            f"{task_type.name}: {format_errors(exc)}",
             exc.errors(include_url=False, include_context=False, include_input=False),
         ) from None
     run_at = model.runAt.astimezone(UTC) if model.runAt else None  # type: ignore[attr-defined]

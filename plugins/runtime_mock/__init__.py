@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
-
 from roost.core.errors import PermanentError
 from roost.core.hookspecs import hookimpl
 from roost.core.tasktypes import RuntimeSpec
@@ -146,16 +145,21 @@ class MockRuntime:
         key = f"account:{username.lower()}"
         author = self._author(username)
         return await self._pages(
-            key, limit, lambda i: self._tweet(key, i, f"post {i} by @{username}", author),
-            cursor, on_page,
+            key,
+            limit,
+            lambda i: self._tweet(key, i, f"post {i} by @{username}", author),
+            cursor,
+            on_page,
         )
 
 
 @hookimpl(trylast=True)
 def register_runtimes(register: Callable[[RuntimeSpec], None]) -> None:
-    register(RuntimeSpec(
-        name="mock",
-        factory=MockRuntime,
-        settings_model=MockSettings,
-        description="deterministic fake tweets; no network",
-    ))
+    register(
+        RuntimeSpec(
+            name="mock",
+            factory=MockRuntime,
+            settings_model=MockSettings,
+            description="deterministic fake tweets; no network",
+        )
+    )

@@ -36,7 +36,12 @@ class PageSaver:
             self.last_id = tweets[-1].id
         self.cursor = cursor
         await self.ctx.checkpoint(
-            {"cursor": cursor, "saved": self.saved, "firstId": self.first_id, "lastId": self.last_id}
+            {
+                "cursor": cursor,
+                "saved": self.saved,
+                "firstId": self.first_id,
+                "lastId": self.last_id,
+            }
         )
 
     def done(self, limit: int) -> bool:

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-
 from roost.core.fields import NOT_TEXT, JsonBool, JsonDate
 
 HANDLE_PATTERN = r"^@?[A-Za-z0-9_]{1,15}$"

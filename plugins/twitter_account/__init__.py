@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-
 from roost.core.fields import JsonInt
 from roost.core.hookspecs import hookimpl
 from roost.core.tasktypes import TaskContext, TaskType
@@ -40,11 +39,13 @@ async def account(ctx: TaskContext, payload: AccountPayload) -> dict[str, object
 
 @hookimpl(trylast=True)
 def register_task_types(register: Callable[[TaskType], None]) -> None:
-    register(TaskType(
-        name="ACCOUNT",
-        payload=AccountPayload,
-        handler=account,
-        route="account",
-        cli_arg="username",
-        description="an account's latest tweets; they go to the 'tweets' collection",
-    ))
+    register(
+        TaskType(
+            name="ACCOUNT",
+            payload=AccountPayload,
+            handler=account,
+            route="account",
+            cli_arg="username",
+            description="an account's latest tweets; they go to the 'tweets' collection",
+        )
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict, Field
-
 from roost.core.fields import JsonInt
 from roost.core.hookspecs import hookimpl
 from roost.core.tasktypes import TaskContext, TaskType
@@ -33,18 +32,24 @@ async def search(ctx: TaskContext, payload: SearchPayload) -> dict[str, object]:
     if saver.done(payload.limit):
         return saver.summary()
     tweets = await runtime.search(
-        payload.query, payload.filters, payload.limit - saver.saved, cursor=saver.cursor, on_page=saver
+        payload.query,
+        payload.filters,
+        payload.limit - saver.saved,
+        cursor=saver.cursor,
+        on_page=saver,
     )
     return await saver.finish(tweets)
 
 
 @hookimpl(trylast=True)
 def register_task_types(register: Callable[[TaskType], None]) -> None:
-    register(TaskType(
-        name="SEARCH",
-        payload=SearchPayload,
-        handler=search,
-        route="search",
-        cli_arg="query",
-        description="search X for a query; tweets go to the 'tweets' collection",
-    ))
+    register(
+        TaskType(
+            name="SEARCH",
+            payload=SearchPayload,
+            handler=search,
+            route="search",
+            cli_arg="query",
+            description="search X for a query; tweets go to the 'tweets' collection",
+        )
+    )

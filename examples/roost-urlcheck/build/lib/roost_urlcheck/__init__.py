@@ -10,7 +10,6 @@ from collections.abc import Callable
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
-
 from roost.core import PermanentError, RetryAfter, RetryPolicy, TaskContext, TaskType, hookimpl
 
 
@@ -30,20 +29,23 @@ async def check(ctx: TaskContext, job: UrlCheck) -> dict[str, object]:
             raise PermanentError(f"{job.url} answered {resp.status}")
         resp.raise_for_status()  # 5xx: an ordinary error, retried with backoff
         body = await resp.read()
-    await ctx.save("url_checks", [{"url": str(job.url), "status": resp.status, "bytes": len(body)}],
-                   key="url")
+    await ctx.save(
+        "url_checks", [{"url": str(job.url), "status": resp.status, "bytes": len(body)}], key="url"
+    )
     return {"status": resp.status, "bytes": len(body)}
 
 
 @hookimpl
 def register_task_types(register: Callable[[TaskType], None]) -> None:
-    register(TaskType(
-        name="URL_CHECK",
-        payload=UrlCheck,
-        handler=check,
-        route="url-check",  # POST /api/v4/twitter/tasks/url-check, roost enqueue url-check URL
-        cli_arg="url",
-        retry=RetryPolicy(max_attempts=5, base_delay=1, max_delay=60),
-        concurrency=10,
-        description="fetch a URL and record its HTTP status",
-    ))
+    register(
+        TaskType(
+            name="URL_CHECK",
+            payload=UrlCheck,
+            handler=check,
+            route="url-check",  # POST /api/v4/twitter/tasks/url-check, roost enqueue url-check URL
+            cli_arg="url",
+            retry=RetryPolicy(max_attempts=5, base_delay=1, max_delay=60),
+            concurrency=10,
+            description="fetch a URL and record its HTTP status",
+        )
+    )
