@@ -10,7 +10,7 @@ from .procs import Procs, all_tasks, wait_until
 
 pytestmark = pytest.mark.slow
 
-LEASE = 1.5  # heartbeat every 0.5 s; the loop is blocked for 0.6 s, the long task runs 4 s
+LEASE = 2.4  # heartbeat every 0.8 s; the loop is blocked for 0.8 s, the long task runs 4 s
 
 
 def test_raise_hang_garbage_and_a_blocked_loop(db: TaskStore, procs: Procs) -> None:
@@ -19,7 +19,7 @@ def test_raise_hang_garbage_and_a_blocked_loop(db: TaskStore, procs: Procs) -> N
                                   max_attempts=2)).id
 
     raises, hangs, garbage = add("RAISES"), add("HANGS"), add("GARBAGE")
-    blocks = add("BLOCKS", seconds=0.6)
+    blocks = add("BLOCKS", seconds=0.8)
     long = add("SLOW", seconds=4.0)  # outlives its lease: only heartbeats keep it
     quick = [add("SLOW", n=i, seconds=0.05) for i in range(5)]
     worker = procs.start("worker", "worker", "--concurrency", "10",
