@@ -63,6 +63,9 @@ class Worker:
         self.running = False
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
+        # completions waiting for the next grouped write: (task_id, lease_id, result, accepted)
+        self._completions: list[tuple[str, str, Any, asyncio.Future[bool]]] = []
+        self._flusher: asyncio.Task[None] | None = None
         roost.store.on_enqueue.append(self._wake.set)
 
     # -- control ------------------------------------------------------------------------
@@ -197,8 +200,7 @@ class Worker:
                 await self._failed(task, exc)
                 return
             seconds = time.monotonic() - started
-            if await self._fenced(self.store.sync.complete, task.id, task.lease_id, result,
-                                  what="complete"):
+            if await self._complete(task, result):
                 self._hook("task_succeeded", task=task, result=result, seconds=seconds)
         except Exception:  # never let a task's bookkeeping kill the worker
             log.exception("task bookkeeping failed id=%s", task.id)
@@ -222,27 +224,65 @@ class Worker:
                         task.id, task.type, task.attempts, decision.error)
             self._hook("task_failed", task=task, error=decision.error)
 
+    async def _complete(self, task: Task, result: dict[str, Any] | None) -> bool:
+        """Complete ``task``, fenced, in one write with the tasks that finish in the same
+        loop turn (one commit and one thread hop for the lot). True when accepted."""
+        assert task.lease_id is not None
+        accepted = asyncio.get_running_loop().create_future()
+        self._completions.append((task.id, task.lease_id, result, accepted))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush_completions(), name="completions")
+        return await accepted
+
+    async def _flush_completions(self) -> None:
+        while self._completions:
+            await asyncio.sleep(0)  # let the runs finishing in this loop turn join the batch
+            batch, self._completions = self._completions, []
+            items = [(tid, lease_id, result) for tid, lease_id, result, _ in batch]
+            ident = items[0][0] if len(items) == 1 else f"{items[0][0]} (+{len(items) - 1})"
+            try:
+                held = await self._write(self.store.sync.complete_many, items,
+                                         what="complete", ident=ident)
+            except BaseException as exc:  # never leave a run waiting on its answer
+                for *_, accepted in batch:
+                    if not accepted.done():
+                        accepted.set_exception(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                continue
+            for (tid, *_, accepted), ok in zip(batch, held or [False] * len(batch), strict=True):
+                if held is not None and not ok:
+                    log.warning("complete refused id=%s: lease lost, a newer run owns the task",
+                                tid)
+                if not accepted.done():
+                    accepted.set_result(ok)
+
     async def _fenced(self, fn: Callable[..., bool], *args: Any, what: str, **kwargs: Any) -> bool:
         """A fenced write, retried through short store outages while the lease can still hold.
 
         False when the lease was lost (the write changed nothing) or the store stayed away;
         recovery then re-runs the task: at-least-once, never a lost task.
         """
+        held = await self._write(fn, *args, what=what, ident=args[0], **kwargs)
+        if held is False:
+            log.warning("%s refused id=%s: lease lost, a newer run owns the task", what, args[0])
+        return bool(held)
+
+    async def _write(self, fn: Callable[..., Any], *args: Any, what: str, ident: str,
+                     **kwargs: Any) -> Any:
+        """A store write, retried through short outages while leases can still hold; None
+        when the store stayed away (recovery then re-runs the tasks)."""
         delay, deadline = 0.05, time.monotonic() + self.lease / 2
         while True:
             try:
-                held = await self.store.call(fn, *args, **kwargs)
-                break
+                return await self.store.call(fn, *args, **kwargs)
             except StoreUnavailable as exc:
                 if time.monotonic() + delay > deadline:
-                    log.error("%s gave up id=%s: %s (recovery will re-run it)", what, args[0], exc)
-                    return False
-                log.warning("%s failed id=%s, retrying: %s", what, args[0], exc)
+                    log.error("%s gave up id=%s: %s (recovery will re-run it)", what, ident, exc)
+                    return None
+                log.warning("%s failed id=%s, retrying: %s", what, ident, exc)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
-        if not held:
-            log.warning("%s refused id=%s: lease lost, a newer run owns the task", what, args[0])
-        return bool(held)
 
     # -- background ---------------------------------------------------------------------
     async def _every(self, interval: float, fn: Callable[[], Awaitable[None]], now: bool = False) -> None:
