@@ -75,6 +75,12 @@ CREATE INDEX IF NOT EXISTS record_tasks_key ON record_tasks (collection, key);
 """
 
 FENCE = "id = ? AND status = 'RUNNING' AND lease_id = ?"
+INSERT = (
+    "INSERT INTO tasks (id, type, status, payload, priority, max_attempts,"
+    " created_at, updated_at, next_run_at, dedupe_key)"
+    " VALUES (?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING"
+)
 COMPLETE = (
     "UPDATE tasks SET status = 'DONE', result = ?, updated_at = ?, finished_at = ?,"
     " lease_expires_at = NULL, dedupe_key = NULL WHERE " + FENCE
@@ -95,8 +101,12 @@ def _loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
 
 
+_encode = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(..., separators=) builds
+# a new encoder on every call
+
+
 def _dumps(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, separators=(",", ":"))
+    return None if value is None else _encode(value)
 
 
 def row_to_task(row: sqlite3.Row) -> Task:
@@ -227,42 +237,32 @@ class SQLiteStore(TaskStore):
         now = utcnow()
         now_ms = ms(now)
         out: list[Task] = []
+        rows: list[tuple[Any, ...]] = []
+        for new in tasks:
+            task = Task(
+                id=new_id(),
+                type=new.type,
+                payload=new.payload,
+                priority=new.priority,
+                max_attempts=new.max_attempts,
+                created_at=now,
+                updated_at=now,
+                next_run_at=new.run_at or now,
+                dedupe_key=new.dedupe_key,
+            )
+            out.append(task)
+            rows.append((task.id, task.type, _encode(task.payload), task.priority,
+                         task.max_attempts, now_ms, now_ms,
+                         now_ms if new.run_at is None else ms(new.run_at), task.dedupe_key))
         with self._write() as conn:
-            for new in tasks:
-                task = Task(
-                    id=new_id(),
-                    type=new.type,
-                    payload=new.payload,
-                    priority=new.priority,
-                    max_attempts=new.max_attempts,
-                    created_at=now,
-                    updated_at=now,
-                    next_run_at=new.run_at or now,
-                    dedupe_key=new.dedupe_key,
-                )
-                cur = conn.execute(
-                    "INSERT INTO tasks (id, type, status, payload, priority, max_attempts,"
-                    " created_at, updated_at, next_run_at, dedupe_key)"
-                    " VALUES (?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING",
-                    (
-                        task.id,
-                        task.type,
-                        json.dumps(task.payload, separators=(",", ":")),
-                        task.priority,
-                        task.max_attempts,
-                        now_ms,
-                        now_ms,
-                        ms(task.next_run_at),
-                        task.dedupe_key,
-                    ),
-                )
-                if cur.rowcount == 0:
-                    row = conn.execute(
-                        "SELECT * FROM tasks WHERE dedupe_key = ?", (new.dedupe_key,)
+            # without a dedupe key nothing can conflict: one executemany for those
+            conn.executemany(INSERT, [row for row in rows if row[-1] is None])
+            for i, row in enumerate(rows):
+                if row[-1] is not None and conn.execute(INSERT, row).rowcount == 0:
+                    found = conn.execute(
+                        "SELECT * FROM tasks WHERE dedupe_key = ?", (row[-1],)
                     ).fetchone()
-                    task = row_to_task(row)
-                out.append(task)
+                    out[i] = row_to_task(found)
         return out
 
     # -- worker side --------------------------------------------------------------------
