@@ -121,22 +121,52 @@ class AsyncStore:
     """Runs a :class:`TaskStore`'s calls in its own threads, off the event loop.
 
     ``on_enqueue`` callbacks let an in-process worker wake at once instead of polling.
+    Enqueues are group-committed: the calls that arrive while a write is under way (e.g.
+    concurrent HTTP requests) are stored together by the next write, in one transaction.
     """
 
     def __init__(self, store: TaskStore) -> None:
         self.sync = store
         self._pool = ThreadPoolExecutor(store.max_threads, thread_name_prefix="roost-store")
         self.on_enqueue: list[Callable[[], None]] = []
+        self._enqueues: list[tuple[Sequence[NewTask], asyncio.Future[list[Task]]]] = []
+        self._enqueuer: asyncio.Task[None] | None = None
 
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, partial(fn, *args, **kwargs))
 
     async def enqueue_many(self, tasks: Sequence[NewTask]) -> list[Task]:
-        stored = await self.call(self.sync.enqueue_many, tasks)
-        for wake in self.on_enqueue:
-            wake()
-        return stored
+        """Store ``tasks`` (in one write, shared with concurrent callers); all or none."""
+        stored: asyncio.Future[list[Task]] = asyncio.get_running_loop().create_future()
+        self._enqueues.append((tasks, stored))
+        if self._enqueuer is None or self._enqueuer.done():
+            self._enqueuer = asyncio.create_task(self._write_enqueues(), name="enqueues")
+        return await stored
+
+    async def _write_enqueues(self) -> None:
+        while self._enqueues:
+            batch, self._enqueues = self._enqueues, []
+            try:
+                stored = await self.call(self.sync.enqueue_many,
+                                         [task for tasks, _ in batch for task in tasks])
+            except BaseException as exc:  # nothing of the batch was stored: each caller hears
+                for _, answer in batch:
+                    if not answer.done():
+                        answer.set_exception(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    for _, answer in self._enqueues:
+                        answer.cancel()
+                    self._enqueues = []
+                    raise
+                continue
+            start = 0
+            for tasks, answer in batch:
+                if not answer.done():
+                    answer.set_result(stored[start:start + len(tasks)])
+                start += len(tasks)
+            for wake in self.on_enqueue:
+                wake()
 
     async def enqueue(self, task: NewTask) -> Task:
         return (await self.enqueue_many([task]))[0]
