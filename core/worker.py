@@ -180,7 +180,8 @@ class Worker:
                     raise PermanentError(f"stored payload does not fit {task.type}: {exc}") from exc
                 ctx = TaskContext(task, self.store, self.roost.runtime, log)
                 timeout = task_type.timeout or self.roost.settings.worker.task_timeout
-                result = await asyncio.wait_for(task_type.handler(ctx, payload), timeout)
+                async with asyncio.timeout(timeout):  # the handler runs in this task: no extra one
+                    result = await task_type.handler(ctx, payload)
                 check_result(result)
             except asyncio.CancelledError:
                 running = self.inflight.get(task.id, running)
