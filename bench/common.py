@@ -43,6 +43,7 @@ class Config:
     stress_n: int = 3_000
     mongo_n: int = 500
     huey_workers: Sequence[int] = (1, 2, 4, 8)
+    repeats: int = 3  # alternating roost/peer runs; the table shows medians
     details: list[str] = field(default_factory=list)
 
     @classmethod
@@ -52,7 +53,7 @@ class Config:
         return cls(
             workdir, quick=True, drain_n=5_000, enqueue_n=2_000, bulk_n=20_000,
             http_seconds=5.0, depth_big=100_000, depth_rounds=3, pickup_n=60,
-            pickup_proc_n=8, smoke_n=300, stress_n=1_000, mongo_n=300, huey_workers=(1, 4),
+            pickup_proc_n=8, smoke_n=300, stress_n=1_000, mongo_n=300, huey_workers=(1, 4), repeats=1,
         )
 
     def db(self, name: str) -> Path:
