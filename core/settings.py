@@ -42,6 +42,9 @@ class StoreSettings(Section):
     url: str = "sqlite:///roost.db"
     database: str = "crypto_analytics"
     collection: str = "twittertasks"
+    timeout: float = Field(
+        5.0, gt=0, le=300, description="seconds to wait for a locked or unreachable database"
+    )
 
 
 class WorkerSettings(Section):

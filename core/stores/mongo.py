@@ -355,7 +355,12 @@ def _client(url: str, timeout_ms: int, mock: bool) -> Any:
 
 
 def _open(config: StoreSettings) -> TaskStore:
-    return MongoStore(config.url, database=config.database, collection=config.collection)
+    return MongoStore(
+        config.url,
+        database=config.database,
+        collection=config.collection,
+        timeout_ms=int(config.timeout * 1000),
+    )
 
 
 @hookimpl(trylast=True)

@@ -452,7 +452,7 @@ class SQLiteStore(TaskStore):
 
 
 def _open(config: StoreSettings) -> TaskStore:
-    return SQLiteStore(config.url)
+    return SQLiteStore(config.url, busy_timeout=config.timeout)
 
 
 @hookimpl(trylast=True)

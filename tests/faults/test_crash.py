@@ -37,12 +37,16 @@ def test_sigkill_a_worker_holding_tasks(db: TaskStore, procs: Procs) -> None:
 
     tasks = {t.id: t for t in all_tasks(db)}
     assert set(tasks) == ids and all(t.status == TaskStatus.DONE for t in tasks.values())
-    # exactly one accepted completion per task, and it is the stored result
+    # at most one accepted completion per task, and it is the stored result
     accepted = procs.events.count("accepted")
-    assert set(accepted) == ids and set(accepted.values()) == {1}
+    assert set(accepted) <= ids and set(accepted.values()) == {1}
     for tid, task in tasks.items():
-        [event] = procs.events.by("accepted", tid)
-        assert task.result is not None and task.result["lease"] == event["lease"]
+        assert task.result is not None
+        events = procs.events.by("accepted", tid)
+        if events:
+            assert task.result["lease"] == events[0]["lease"]
+        else:  # the victim's completion committed, then SIGKILL came before its hook ran
+            assert task.result["pid"] == victim.pid
     # only what the victim held ran twice; it was recovered after its lease, by another worker
     starts = procs.events.count("start")
     twice = {tid for tid, n in starts.items() if n > 1}
