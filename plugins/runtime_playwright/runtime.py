@@ -184,12 +184,12 @@ class PlaywrightRuntime:
                     elif time.monotonic() - last_page >= self.settings.page_timeout:
                         run.stop(f"no new page for {self.settings.page_timeout:g}s")
                     else:
-                        await self._guard(self._scroll(page), events)
+                        await self._nudge(page, events)
                     continue
                 last_page = time.monotonic()
                 await self._handle(item, slot, target, run, on_page)
                 if not run.finished:
-                    await self._guard(self._scroll(page), events)
+                    await self._nudge(page, events)
         finally:
             with contextlib.suppress(Exception):  # already dead or closing anyway
                 await page.close()
@@ -247,6 +247,16 @@ class PlaywrightRuntime:
         """Reach the bottom so the app asks for the next page (wheel works on short pages too)."""
         await page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
         await page.mouse.wheel(0, 4000)
+
+    async def _nudge(self, page: Page, events: PageEvents) -> None:
+        """Scroll, best effort: a scroll lost to a navigation (e.g. to /login) is not an error;
+        the next loop turn sees the login flag, a dead page, or scrolls again."""
+        try:
+            await self._guard(self._scroll(page), events)
+        except BrowserCrashed:
+            raise
+        except XUnavailable as exc:
+            log.debug("scroll failed, will retry: %s", exc)
 
     async def _guard(self, action: Awaitable[Any], events: PageEvents) -> None:
         """Await a page action; a dead browser becomes :class:`BrowserCrashed`."""

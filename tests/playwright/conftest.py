@@ -7,34 +7,15 @@ pass while silently not running them.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fakex.env import FAST, browser_path
 from fakex.server import FakeX
-from roost.plugins.runtime_playwright.browser import SYSTEM_CHROMIUM
 from roost.plugins.runtime_playwright.runtime import PlaywrightRuntime
 from roost.plugins.runtime_playwright.settings import PlaywrightSettings
-
-FAST = {"page_timeout": 5.0, "scroll_pause": 0.25, "time_budget": 30.0}
-
-
-def browser_path() -> str | None:
-    """None means Playwright's own Chromium is installed and used."""
-    if os.environ.get("ROOST_TEST_CHROMIUM"):
-        return os.environ["ROOST_TEST_CHROMIUM"]
-    cache = Path(os.environ.get("PLAYWRIGHT_BROWSERS_PATH", Path.home() / ".cache/ms-playwright"))
-    if any(cache.glob("chromium*/chrome-linux*/chrome")):
-        return None
-    if SYSTEM_CHROMIUM.is_file():
-        return str(SYSTEM_CHROMIUM)
-    pytest.fail(
-        "no Chromium for the Playwright tests: run `playwright install chromium` or "
-        "`apt-get install chromium` (or set ROOST_TEST_CHROMIUM=/path/to/chrome)",
-        pytrace=False,
-    )
 
 
 @pytest.fixture(scope="session")

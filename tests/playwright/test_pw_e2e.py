@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from conftest import FAST, browser_path
+from fakex.env import FAST, browser_path
 from fakex.server import FakeX
 from roost.core.app import Roost
 from roost.core.models import Task, TaskStatus
