@@ -287,7 +287,8 @@ class PlaywrightRuntime:
             log.warning("session check failed slot=%s: %s", slot.name, exc)
             return
         finally:
-            await page.close()
+            with contextlib.suppress(Exception):  # already dead or closing anyway
+                await page.close()
         if state == "login":
             self.slots.retire(slot, str(SessionExpired(slot.name, "redirected to /login at start")))
         elif state == "unknown":
