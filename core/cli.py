@@ -171,8 +171,9 @@ def cmd_worker(roost: Roost, args: argparse.Namespace, _: list[str]) -> int:
     worker = Worker(roost, max_concurrent=args.concurrency)
 
     async def body(stop: asyncio.Event, worker: Any) -> None:
-        await roost.start()
         try:
+            await roost.start()
+            await roost.runtime()  # a runtime that cannot start stops start-up, not tasks
             await worker.run(burst=args.burst)
         finally:
             await roost.close()

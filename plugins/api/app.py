@@ -47,11 +47,18 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     if worker is None:
         yield
     else:
+        await worker.roost.runtime()  # a runtime that cannot start stops start-up, not tasks
         job = asyncio.create_task(worker.run(), name="worker")
+        job.add_done_callback(_report_crash)
         yield
         worker.stop()
         await job
     await roost.close()
+
+
+def _report_crash(job: asyncio.Task[None]) -> None:
+    if not job.cancelled() and job.exception() is not None:
+        log.critical("the in-process worker stopped", exc_info=job.exception())
 
 
 async def serve(roost: Roost, app: web.Application, stop: asyncio.Event) -> None:
