@@ -332,8 +332,11 @@ class Worker:
         await asyncio.gather(*pending, return_exceptions=True)
 
     def _hook(self, name: str, **kwargs: Any) -> None:
+        caller = getattr(self.roost.pm.hook, name)
+        if not caller.get_hookimpls():  # nobody listens: skip pluggy's call (2 a task)
+            return
         try:
-            getattr(self.roost.pm.hook, name)(**kwargs)
+            caller(**kwargs)
         except Exception:
             log.exception("plugin hook %s raised (ignored)", name)
 
