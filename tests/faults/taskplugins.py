@@ -62,6 +62,11 @@ async def zombie(ctx: TaskContext, job: Job) -> dict[str, Any]:
     """First run: the process stops itself (SIGSTOP) mid-run, until the test sends SIGCONT."""
     record("start", ctx.task)
     if ctx.task.attempts == 1:
+        # Stop only once the store is idle: a process frozen inside a SQLite write
+        # transaction would hold the write lock and freeze every other writer with it.
+        # The store runs one call at a time, in order, so when this fenced write returns,
+        # what the worker sent before it (the start-up recovery, the claim) has finished.
+        await ctx.checkpoint({"paused": True})
         os.kill(os.getpid(), signal.SIGSTOP)
     return outcome(ctx, job)
 

@@ -29,7 +29,9 @@ def test_paused_worker_loses_the_lease_and_its_late_completion_is_refused(
     [zombie_task] = db.enqueue_many([NewTask(type="ZOMBIE", payload={"n": 0})])
     zid = zombie_task.id
     # A claims the task and stops itself inside the handler (SIGSTOP), mid-run, lease held
-    a = procs.start("worker-a", "worker", **settings)
+    # one slot and no periodic recovery on A: nothing else of A's is writing when it stops
+    a = procs.start("worker-a", "worker", "--concurrency", "1",
+                    **{**settings, "worker__recovery_interval": 60})
     wait_until(lambda: stopped(a), 30, "worker A to stop itself mid-run", procs.diagnose)
     first = db.get(zid)
     assert first is not None and first.status == TaskStatus.RUNNING
