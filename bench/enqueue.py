@@ -9,6 +9,7 @@ on a fresh file in the same folder, after a separate warm-up of the same loop.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from pathlib import Path
 
@@ -65,10 +66,12 @@ def run(cfg: Config) -> list[Row]:
     mine: list[tuple[float, float, float, float]] = []
     peer: list[float] = []
     for r in range(cfg.repeats):
+        os.sync()  # no write-back of the previous run during this one
         one, one_sync, bulk, write = asyncio.run(
             _roost_side(cfg, cfg.db(f"enqueue-roost-{r}.db")))
         mine.append((n / one, n / one_sync, cfg.bulk_n / bulk, cfg.bulk_n / write))
         db = cfg.db(f"enqueue-huey-{r}.db")
+        os.sync()
         huey_peer.enqueue(db, WARMUP)
         peer.append(n / huey_peer.enqueue(db, n))
     one_rate, sync_rate, bulk_rate, write_rate = (median([m[i] for m in mine]) for i in range(4))
