@@ -3,6 +3,9 @@
 WAL journal, ``synchronous=NORMAL`` (a committed task survives a process crash; the
 last transactions before an OS crash or power loss may be lost), writes under
 ``BEGIN IMMEDIATE`` so concurrent workers queue on the write lock instead of failing.
+The WAL is checkpointed every 10,000 pages (~40 MB) instead of SQLite's 1,000: the
+checkpoint's fsyncs were ~40% of a one-task commit's cost; durability is unchanged (a
+commit does not wait for a checkpoint under NORMAL either); the WAL file is kept <= 64 MB.
 The claim is one ``UPDATE … RETURNING`` over a partial index of PENDING tasks, pinned with
 ``INDEXED BY``: without statistics the planner preferred ``tasks_status`` plus a sort of
 every pending row, a cost that grew with the queue (15 ms a claim at 20,000 pending).
@@ -208,6 +211,8 @@ class SQLiteStore(TaskStore):
                 conn.row_factory = sqlite3.Row
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute("PRAGMA wal_autocheckpoint=10000")  # see the module docstring
+                conn.execute("PRAGMA journal_size_limit=67108864")
             except sqlite3.Error as exc:
                 raise StoreUnavailable(f"SQLite: cannot open {self.path}: {exc}") from exc
             self._conn = conn
