@@ -175,7 +175,7 @@ class Worker:
                 if task_type is None:
                     raise PermanentError(f"no handler for task type {task.type!r} in this worker")
                 try:
-                    payload = task_type.payload.model_validate(task.payload)
+                    payload = task_type.parse(task.payload)
                 except ValidationError as exc:
                     raise PermanentError(f"stored payload does not fit {task.type}: {exc}") from exc
                 ctx = TaskContext(task, self.store, self.roost.runtime, log)
