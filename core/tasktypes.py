@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -64,23 +63,19 @@ class TaskType:
             raise ConfigError(f"{where}: cli_arg {self.cli_arg!r} is not a payload field")
 
     def parse(self, payload: Mapping[str, Any] | BaseModel) -> BaseModel:
-        """The payload model from JSON-like data, validated as JSON (the way it is stored),
-        so stored and freshly posted payloads pass the same checks. Raises ValidationError."""
+        """The payload model from stored or caller-given data. Raises ValidationError.
+
+        Payload models that use :mod:`roost.core.fields` accept the same values here as
+        in a JSON body, so stored and freshly posted payloads pass the same checks."""
         if isinstance(payload, self.payload):
             return payload
-        return self.payload.model_validate_json(json.dumps(payload, default=_iso))
+        return self.payload.model_validate(payload)
 
     def dump(self, model: BaseModel) -> dict[str, Any]:
         """The JSON form stored on the task: payload fields only, ``None``s left out."""
         return model.model_dump(
             mode="json", by_alias=True, exclude_none=True, include=set(self.payload.model_fields)
         )
-
-
-def _iso(value: Any) -> Any:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,7 +105,18 @@ def test_cli_enqueue_stats_task_and_worker(
     make_settings: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert (
-        main(["enqueue", "search", "bitcoin", "--filters", '{"lang": "en"}', "--limit", "5"]) == 0
+        main(
+            [
+                "enqueue",
+                "search",
+                "bitcoin",
+                "--filters",
+                '{"lang": "en", "since": "2026-01-01", "exclude_replies": true}',
+                "--limit",
+                "5",
+            ]
+        )
+        == 0
     )
     search = json.loads(capsys.readouterr().out)
     assert main(["enqueue", "account", "elonmusk", "--limit", "3", "--priority", "2"]) == 0
@@ -117,6 +128,7 @@ def test_cli_enqueue_stats_task_and_worker(
     assert main(["task", search["taskId"]]) == 0
     task = json.loads(capsys.readouterr().out)
     assert task["status"] == "DONE" and task["payload"]["filters"]["lang"] == "en"
+    assert task["payload"]["filters"]["since"] == "2026-01-01"
     assert task["result"]["count"] == 5
     assert main(["task", account["taskId"]]) == 0
     assert json.loads(capsys.readouterr().out)["result"]["count"] == 3
