@@ -275,6 +275,11 @@ class SQLiteStore(TaskStore):
             rows.append((task.id, task.type, _encode(task.payload), task.priority,
                          task.max_attempts, now_ms, now_ms,
                          now_ms if new.run_at is None else ms(new.run_at), task.dedupe_key))
+        if len(rows) == 1 and rows[0][-1] is None:
+            # one plain INSERT is atomic by itself: no BEGIN/COMMIT round trips around it
+            with self._lock:
+                self._connect().execute(INSERT, rows[0])
+            return out
         with self._write() as conn:
             # without a dedupe key nothing can conflict: one executemany for those
             conn.executemany(INSERT, [row for row in rows if row[-1] is None])
