@@ -148,8 +148,9 @@ class AsyncStore:
         while self._enqueues:
             batch, self._enqueues = self._enqueues, []
             try:
-                stored = await self.call(self.sync.enqueue_many,
-                                         [task for tasks, _ in batch for task in tasks])
+                stored = await self.call(
+                    self.sync.enqueue_many, [task for tasks, _ in batch for task in tasks]
+                )
             except BaseException as exc:  # nothing of the batch was stored: each caller hears
                 for _, answer in batch:
                     if not answer.done():
@@ -163,7 +164,7 @@ class AsyncStore:
             start = 0
             for tasks, answer in batch:
                 if not answer.done():
-                    answer.set_result(stored[start:start + len(tasks)])
+                    answer.set_result(stored[start : start + len(tasks)])
                 start += len(tasks)
             for wake in self.on_enqueue:
                 wake()

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-
 from roost.core.models import NewTask, TaskStatus, utcnow
 from roost.core.store import TaskStore
 

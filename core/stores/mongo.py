@@ -33,12 +33,19 @@ _MOCK_LOCK = threading.RLock()  # mongomock is not thread-safe; real MongoDB nee
 _MOCK_SERVERS: dict[str, Any] = {}  # mongomock://<name>: one in-memory server per name
 
 INDEXES: list[tuple[list[tuple[str, int]], dict[str, Any]]] = [
-    ([("status", ASCENDING), ("priority", DESCENDING), ("nextRunAt", ASCENDING)],
-     {"name": "claim"}),
+    (
+        [("status", ASCENDING), ("priority", DESCENDING), ("nextRunAt", ASCENDING)],
+        {"name": "claim"},
+    ),
     ([("leaseExpiresAt", ASCENDING)], {"name": "lease", "sparse": True}),
-    ([("dedupeKey", ASCENDING)],
-     {"name": "dedupe", "unique": True,
-      "partialFilterExpression": {"dedupeKey": {"$type": "string"}}}),
+    (
+        [("dedupeKey", ASCENDING)],
+        {
+            "name": "dedupe",
+            "unique": True,
+            "partialFilterExpression": {"dedupeKey": {"$type": "string"}},
+        },
+    ),
 ]
 
 
@@ -176,7 +183,7 @@ class MongoStore(TaskStore):
         query: dict[str, Any] = {"status": PENDING, "nextRunAt": {"$lte": now}}
         if types is not None:
             query["type"] = {"$in": list(types)}
-        update = {
+        update: dict[str, dict[str, Any]] = {
             "$set": {
                 "status": RUNNING,
                 "lockedBy": worker_id,
@@ -210,14 +217,16 @@ class MongoStore(TaskStore):
 
     def complete(self, task_id: str, lease_id: str, result: dict[str, Any] | None) -> bool:
         now = utcnow()
-        return self._fenced(task_id, lease_id, {
-            "$set": {"status": "DONE", "result": result, "updatedAt": now, "finishedAt": now},
-            "$unset": {"leaseExpiresAt": "", "dedupeKey": ""},
-        })
+        return self._fenced(
+            task_id,
+            lease_id,
+            {
+                "$set": {"status": "DONE", "result": result, "updatedAt": now, "finishedAt": now},
+                "$unset": {"leaseExpiresAt": "", "dedupeKey": ""},
+            },
+        )
 
-    def complete_many(
-        self, items: Sequence[tuple[str, str, dict[str, Any] | None]]
-    ) -> list[bool]:
+    def complete_many(self, items: Sequence[tuple[str, str, dict[str, Any] | None]]) -> list[bool]:
         """One ``update`` command for the lot (a second, a ``find``, only when some were
         refused, to learn which). mongomock's ``bulk_write`` lags pymongo's: one by one there."""
         if self._lock is not None:
@@ -227,11 +236,20 @@ class MongoStore(TaskStore):
         for i, (task_id, _, _) in enumerate(items):
             first.setdefault(task_id, i)
         ops = [
-            UpdateOne({"_id": _oid(task_id), "status": RUNNING, "leaseId": lease_id}, {
-                "$set": {"status": "DONE", "result": result, "updatedAt": now, "finishedAt": now},
-                "$unset": {"leaseExpiresAt": "", "dedupeKey": ""},
-            })
-            for i, (task_id, lease_id, result) in enumerate(items) if first[task_id] == i
+            UpdateOne(
+                {"_id": _oid(task_id), "status": RUNNING, "leaseId": lease_id},
+                {
+                    "$set": {
+                        "status": "DONE",
+                        "result": result,
+                        "updatedAt": now,
+                        "finishedAt": now,
+                    },
+                    "$unset": {"leaseExpiresAt": "", "dedupeKey": ""},
+                },
+            )
+            for i, (task_id, lease_id, result) in enumerate(items)
+            if first[task_id] == i
         ]
         if not ops:
             return []
@@ -240,11 +258,17 @@ class MongoStore(TaskStore):
             if res.modified_count == len(ops):
                 return [first[task_id] == i for i, (task_id, _, _) in enumerate(items)]
             # done by this very write: DONE, our lease, finished at the instant we wrote
-            accepted = {(str(d["_id"]), d.get("leaseId")) for d in self.tasks.find(
-                {"_id": {"$in": [_oid(t) for t in first]}, "status": "DONE", "finishedAt": now},
-                {"_id": 1, "leaseId": 1})}
-        return [first[task_id] == i and (task_id, lease_id) in accepted
-                for i, (task_id, lease_id, _) in enumerate(items)]
+            accepted = {
+                (str(d["_id"]), d.get("leaseId"))
+                for d in self.tasks.find(
+                    {"_id": {"$in": [_oid(t) for t in first]}, "status": "DONE", "finishedAt": now},
+                    {"_id": 1, "leaseId": 1},
+                )
+            }
+        return [
+            first[task_id] == i and (task_id, lease_id) in accepted
+            for i, (task_id, lease_id, _) in enumerate(items)
+        ]
 
     def reschedule(
         self, task_id: str, lease_id: str, run_at: datetime, error: str | None, *, charge: bool
@@ -261,10 +285,19 @@ class MongoStore(TaskStore):
 
     def fail(self, task_id: str, lease_id: str, error: str) -> bool:
         now = utcnow()
-        return self._fenced(task_id, lease_id, {
-            "$set": {"status": "FAILED", "lastError": error, "updatedAt": now, "finishedAt": now},
-            "$unset": {"leaseExpiresAt": "", "dedupeKey": ""},
-        })
+        return self._fenced(
+            task_id,
+            lease_id,
+            {
+                "$set": {
+                    "status": "FAILED",
+                    "lastError": error,
+                    "updatedAt": now,
+                    "finishedAt": now,
+                },
+                "$unset": {"leaseExpiresAt": "", "dedupeKey": ""},
+            },
+        )
 
     def heartbeat(self, worker_id: str, leases: Mapping[str, str], lease: float) -> set[str]:
         if not leases:
@@ -276,37 +309,58 @@ class MongoStore(TaskStore):
             "$or": [{"_id": _oid(t), "leaseId": lid} for t, lid in leases.items()],
         }
         with self._op():
-            res = self.tasks.update_many(match, {"$set": {
-                "leaseExpiresAt": now + timedelta(seconds=lease), "updatedAt": now}})
+            res = self.tasks.update_many(
+                match,
+                {"$set": {"leaseExpiresAt": now + timedelta(seconds=lease), "updatedAt": now}},
+            )
             if res.matched_count == len(leases):  # the usual case: one command
                 return set(leases)
             return {str(d["_id"]) for d in self.tasks.find(match, {"_id": 1})}
 
     def checkpoint(self, task_id: str, lease_id: str, data: dict[str, Any]) -> bool:
-        return self._fenced(task_id, lease_id, {"$set": {"checkpoint": data, "updatedAt": utcnow()}})
+        return self._fenced(
+            task_id, lease_id, {"$set": {"checkpoint": data, "updatedAt": utcnow()}}
+        )
 
     def recover(self) -> int:
         now = utcnow()
         count = 0
         with self._op():
-            expired = list(self.tasks.find(
-                {"status": RUNNING, "leaseExpiresAt": {"$lt": now}},
-                {"_id": 1, "leaseId": 1, "attempts": 1, "maxAttempts": 1},
-            ))
+            expired = list(
+                self.tasks.find(
+                    {"status": RUNNING, "leaseExpiresAt": {"$lt": now}},
+                    {"_id": 1, "leaseId": 1, "attempts": 1, "maxAttempts": 1},
+                )
+            )
         for doc in expired:
             if doc.get("attempts", 0) >= doc.get("maxAttempts", 3):
-                update = {"$set": {"status": "FAILED", "lastError": LEASE_EXPIRED,
-                                   "updatedAt": now, "finishedAt": now},
-                          "$unset": {"leaseExpiresAt": "", "dedupeKey": ""}}
+                update = {
+                    "$set": {
+                        "status": "FAILED",
+                        "lastError": LEASE_EXPIRED,
+                        "updatedAt": now,
+                        "finishedAt": now,
+                    },
+                    "$unset": {"leaseExpiresAt": "", "dedupeKey": ""},
+                }
             else:
-                update = {"$set": {"status": PENDING, "nextRunAt": now, "updatedAt": now,
-                                   "lastError": LEASE_EXPIRED},
-                          "$unset": {"lockedBy": "", "lockedAt": "", "leaseId": "",
-                                     "leaseExpiresAt": ""}}
+                update = {
+                    "$set": {
+                        "status": PENDING,
+                        "nextRunAt": now,
+                        "updatedAt": now,
+                        "lastError": LEASE_EXPIRED,
+                    },
+                    "$unset": {"lockedBy": "", "lockedAt": "", "leaseId": "", "leaseExpiresAt": ""},
+                }
             with self._op():
                 res = self.tasks.update_one(
-                    {"_id": doc["_id"], "status": RUNNING, "leaseId": doc.get("leaseId"),
-                     "leaseExpiresAt": {"$lt": now}},
+                    {
+                        "_id": doc["_id"],
+                        "status": RUNNING,
+                        "leaseId": doc.get("leaseId"),
+                        "leaseExpiresAt": {"$lt": now},
+                    },
                     update,
                 )
             count += res.modified_count
@@ -330,9 +384,11 @@ class MongoStore(TaskStore):
         ops = [
             (
                 {"_id": str(r[key])},
-                {"$set": {**{k: v for k, v in r.items() if k != "_id"}, "updatedAt": now},
-                 "$addToSet": {"taskIds": task_id},
-                 "$setOnInsert": {"firstSeenAt": now}},
+                {
+                    "$set": {**{k: v for k, v in r.items() if k != "_id"}, "updatedAt": now},
+                    "$addToSet": {"taskIds": task_id},
+                    "$setOnInsert": {"firstSeenAt": now},
+                },
             )
             for r in records
         ]
@@ -365,7 +421,9 @@ def _client(url: str, timeout_ms: int, mock: bool) -> Any:
         try:
             import mongomock
         except ImportError as exc:
-            raise ConfigError("store.url mongomock:// needs mongomock: pip install mongomock") from exc
+            raise ConfigError(
+                "store.url mongomock:// needs mongomock: pip install mongomock"
+            ) from exc
         with _MOCK_LOCK:
             name = urlparse(url).netloc
             if name not in _MOCK_SERVERS:

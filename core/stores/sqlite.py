@@ -272,9 +272,19 @@ class SQLiteStore(TaskStore):
                 dedupe_key=new.dedupe_key,
             )
             out.append(task)
-            rows.append((task.id, task.type, _encode(task.payload), task.priority,
-                         task.max_attempts, now_ms, now_ms,
-                         now_ms if new.run_at is None else ms(new.run_at), task.dedupe_key))
+            rows.append(
+                (
+                    task.id,
+                    task.type,
+                    _encode(task.payload),
+                    task.priority,
+                    task.max_attempts,
+                    now_ms,
+                    now_ms,
+                    now_ms if new.run_at is None else ms(new.run_at),
+                    task.dedupe_key,
+                )
+            )
         if len(rows) == 1 and rows[0][-1] is None:
             # one plain INSERT is atomic by itself: no BEGIN/COMMIT round trips around it
             with self._lock:
@@ -329,9 +339,7 @@ class SQLiteStore(TaskStore):
             return cur.rowcount == 1
 
     @_translate
-    def complete_many(
-        self, items: Sequence[tuple[str, str, dict[str, Any] | None]]
-    ) -> list[bool]:
+    def complete_many(self, items: Sequence[tuple[str, str, dict[str, Any] | None]]) -> list[bool]:
         """One transaction for the lot: one commit instead of one per task."""
         if not items:
             return []
