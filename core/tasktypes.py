@@ -73,9 +73,10 @@ class TaskType:
 
     def dump(self, model: BaseModel) -> dict[str, Any]:
         """The JSON form stored on the task: payload fields only, ``None``s left out."""
-        return model.model_dump(
-            mode="json", by_alias=True, exclude_none=True, include=set(self.payload.model_fields)
-        )
+        # a subclass (the API's request model) carries extra fields; the payload class itself
+        # does not, and skipping the filter keeps bulk enqueues fast
+        include = None if type(model) is self.payload else set(self.payload.model_fields)
+        return model.model_dump(mode="json", by_alias=True, exclude_none=True, include=include)
 
 
 @dataclass(frozen=True, slots=True)
