@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -128,6 +129,8 @@ def site() -> Iterator[str]:
 def example_installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``pip install`` the example package into a folder of its own (no index needed)."""
     target = tmp_path_factory.mktemp("site")
+    # build from a copy: pip leaves build/ and *.egg-info beside the sources it builds
+    source = shutil.copytree(ROOT / "examples" / "roost-urlcheck", target.parent / "urlcheck-src")
     subprocess.run(
         [
             sys.executable,
@@ -140,7 +143,7 @@ def example_installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "--no-index",
             "--target",
             str(target),
-            str(ROOT / "examples" / "roost-urlcheck"),
+            str(source),
         ],
         check=True,
     )
