@@ -140,27 +140,18 @@ def _check_store(item: Any) -> None:
         )
 
 
+#: hook, what it registers, Registry attribute, the name of an item, its check
+_KINDS: tuple[tuple[str, str, str, Callable[[Any], str], Callable[[Any], None]], ...] = (
+    ("register_task_types", "task type", "task_types", lambda t: t.name, _check_task_type),
+    ("register_runtimes", "runtime", "runtimes", lambda r: r.name, _check_runtime),
+    ("register_stores", "store", "stores", lambda s: s[0], _check_store),
+)
+
+
 def build_registry(pm: pluggy.PluginManager) -> Registry:
     reg = Registry()
-    _collect(
-        pm,
-        "register_task_types",
-        "task type",
-        reg.task_types,
-        reg.owners,
-        lambda t: t.name,
-        _check_task_type,
-    )
-    _collect(
-        pm,
-        "register_runtimes",
-        "runtime",
-        reg.runtimes,
-        reg.owners,
-        lambda r: r.name,
-        _check_runtime,
-    )
-    _collect(pm, "register_stores", "store", reg.stores, reg.owners, lambda s: s[0], _check_store)
+    for hook, kind, attr, key, check in _KINDS:
+        _collect(pm, hook, kind, getattr(reg, attr), reg.owners, key, check)
     routes: dict[str, str] = {}
     for t in reg.task_types.values():
         if t.route and t.route in routes:
@@ -180,16 +171,12 @@ def plugin_rows(pm: pluggy.PluginManager, reg: Registry) -> list[dict[str, Any]]
         if plugin is None:
             continue
         dist = dists.get(id(plugin))
-        version = dist.version if dist else _own_version()
-        provided: dict[str, list[str]] = {"task types": [], "runtimes": [], "stores": []}
-        for (kind, item), owner in reg.owners.items():
-            if owner == name:
-                provided[
-                    {"task type": "task types", "runtime": "runtimes", "store": "stores"}[kind]
-                ].append(item)
-        rows.append(
-            {"plugin": name, "version": version, **{k: sorted(v) for k, v in provided.items()}}
-        )
+        row: dict[str, Any] = {"plugin": name, "version": dist.version if dist else _own_version()}
+        for _, kind, *_ in _KINDS:
+            row[f"{kind}s"] = sorted(
+                item for (k, item), owner in reg.owners.items() if k == kind and owner == name
+            )
+        rows.append(row)
     return rows
 
 
