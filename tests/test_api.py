@@ -321,3 +321,21 @@ async def test_openapi_document_lists_every_route(api: TestClient) -> None:
     search = doc["components"]["schemas"]["SearchRequest"]
     assert {"query", "filters", "limit", "priority", "runAt"} <= set(search["properties"])
     assert search["additionalProperties"] is False
+
+
+async def test_binding_beyond_loopback_without_a_token_warns(
+    make_settings: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    import asyncio
+
+    from roost.plugins.api.app import serve
+
+    roost = Roost.create(make_settings(api={"host": "0.0.0.0", "port": 0}))
+    stop = asyncio.Event()
+    stop.set()  # serve starts, binds, and returns at once
+    await serve(roost, make_app(roost), stop)
+    assert "api.token is not set" in caplog.text
+    caplog.clear()
+    guarded = Roost.create(make_settings(api={"host": "0.0.0.0", "port": 0, "token": "t"}))
+    await serve(guarded, make_app(guarded), stop)
+    assert "api.token is not set" not in caplog.text

@@ -166,3 +166,15 @@ def test_unknown_task_id_exits_1(make_settings: Any, capsys: pytest.CaptureFixtu
 def test_config_error_type_is_public() -> None:
     with pytest.raises(ConfigError):
         load_settings(None, api={"port": -1})
+
+
+def test_an_unreachable_mongo_url_is_one_clear_line(
+    make_settings: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ROOST_STORE__URL", "mongodb://admin:hunter2@127.0.0.1:1/crypto")
+    monkeypatch.setenv("ROOST_STORE__TIMEOUT", "0.3")
+    assert main(["worker", "--burst"]) == 3
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("roost: the task store is unavailable: store.url mongodb://admin:****@")
+    assert "Connection refused" in err and "hunter2" not in err
+    assert "Traceback" not in err and len(err.splitlines()) == 1
