@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from roost.core.tasktypes import TaskContext
@@ -57,3 +58,15 @@ class PageSaver:
         if self.saved == 0 and tweets:
             await self(tweets, None)
         return self.summary()
+
+
+Fetch = Callable[[int, str | None, PageSaver], Awaitable[list[Tweet]]]
+
+
+async def collect(ctx: TaskContext, limit: int, fetch: Fetch) -> dict[str, Any]:
+    """Run ``fetch(remaining, cursor, on_page)`` from where an earlier run of the task
+    stopped, saving page by page; returns the summary stored on the task."""
+    saver = PageSaver(ctx)
+    if saver.done(limit):
+        return saver.summary()
+    return await saver.finish(await fetch(limit - saver.saved, saver.cursor, saver))

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from roost.core.fields import JsonInt
 from roost.core.hookspecs import hookimpl
 from roost.core.tasktypes import TaskContext, TaskType
-from roost.plugins.twitter.handlers import PageSaver
+from roost.plugins.twitter.handlers import collect
 from roost.plugins.twitter.models import HANDLE_PATTERN, check_handle
 
 
@@ -28,13 +28,13 @@ class AccountPayload(BaseModel):
 
 async def account(ctx: TaskContext, payload: AccountPayload) -> dict[str, object]:
     runtime = await ctx.runtime()
-    saver = PageSaver(ctx)
-    if saver.done(payload.limit):
-        return saver.summary()
-    tweets = await runtime.account_tweets(
-        payload.username, payload.limit - saver.saved, cursor=saver.cursor, on_page=saver
+    return await collect(
+        ctx,
+        payload.limit,
+        lambda n, cursor, on_page: runtime.account_tweets(
+            payload.username, n, cursor=cursor, on_page=on_page
+        ),
     )
-    return await saver.finish(tweets)
 
 
 @hookimpl(trylast=True)

@@ -9,7 +9,7 @@ from roost.core.fields import JsonInt
 from roost.core.hookspecs import hookimpl
 from roost.core.tasktypes import TaskContext, TaskType
 from roost.plugins.twitter import SearchFilters
-from roost.plugins.twitter.handlers import PageSaver
+from roost.plugins.twitter.handlers import collect
 
 
 class SearchPayload(BaseModel):
@@ -28,17 +28,13 @@ class SearchPayload(BaseModel):
 
 async def search(ctx: TaskContext, payload: SearchPayload) -> dict[str, object]:
     runtime = await ctx.runtime()
-    saver = PageSaver(ctx)
-    if saver.done(payload.limit):
-        return saver.summary()
-    tweets = await runtime.search(
-        payload.query,
-        payload.filters,
-        payload.limit - saver.saved,
-        cursor=saver.cursor,
-        on_page=saver,
+    return await collect(
+        ctx,
+        payload.limit,
+        lambda n, cursor, on_page: runtime.search(
+            payload.query, payload.filters, n, cursor=cursor, on_page=on_page
+        ),
     )
-    return await saver.finish(tweets)
 
 
 @hookimpl(trylast=True)
