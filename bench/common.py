@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import socket
 import statistics
 import subprocess
@@ -171,6 +172,16 @@ def spawn(cfg: Config, module: str, *args: str, **env: str) -> subprocess.Popen[
         cwd=cfg.workdir, env=child_env(cfg, **env), text=True,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    """SIGINT (a graceful stop), then SIGKILL if it has not exited within 15 s."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def run_child(cfg: Config, module: str, *args: str, timeout: float = 300, **env: str) -> Any:

@@ -7,13 +7,12 @@ Huey has no HTTP front; the row is judged against the target.
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 import time
 import urllib.request
 
-from .common import Config, Row, child_env, free_port, run_child
+from .common import Config, Row, child_env, free_port, run_child, stop
 
 PREFIX = "/api/v4/twitter"
 
@@ -39,15 +38,6 @@ def start_server(cfg: Config, db: str, port: int) -> subprocess.Popen[str]:
         time.sleep(0.1)
 
 
-def stop_server(proc: subprocess.Popen[str]) -> None:
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 def run(cfg: Config) -> list[Row]:
     db = str(cfg.db("http.db"))
     port = free_port()
@@ -59,7 +49,7 @@ def run(cfg: Config) -> list[Row]:
                         "--seconds", str(cfg.http_seconds), "--warmup", str(warmup),
                         timeout=cfg.http_seconds + warmup + 60)
     finally:
-        stop_server(server)
+        stop(server)
     errors = sum(res["errors"].values())
     where = f"{cfg.http_connections} conns, {cfg.http_seconds:g} s"
     cfg.detail("http: load generator result", str(res))

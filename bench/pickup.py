@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ from roost.core.models import NewTask
 from roost.core.stores.sqlite import SQLiteStore
 from roost.core.worker import Worker
 
-from .common import Config, Row, child_env, pct
+from .common import Config, Row, child_env, pct, stop
 from .noop import NOOP, Recorder, settings
 
 
@@ -75,11 +74,7 @@ def across_processes(cfg: Config) -> tuple[list[float], float]:
             if i >= 2:
                 lags.append((got.locked_at - got.created_at).total_seconds())
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
         store.close()
     return lags, s.worker.max_poll_interval
 
