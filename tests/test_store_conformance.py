@@ -25,7 +25,12 @@ def test_enqueue_then_get_round_trips(store: TaskStore) -> None:
     task = store.enqueue(new)
     got = store.get(task.id)
     assert got is not None
-    assert (got.type, got.payload, got.priority, got.status) == ("T", new.payload, 5, TaskStatus.PENDING)
+    assert (got.type, got.payload, got.priority, got.status) == (
+        "T",
+        new.payload,
+        5,
+        TaskStatus.PENDING,
+    )
     assert got.attempts == 0 and got.max_attempts == 3 and len(got.id) == 24
     assert store.get("0" * 24) is None
 
@@ -230,7 +235,9 @@ def test_stats_add_up_while_workers_change_states(open_store: Callable[[], TaskS
 
 
 @pytest.mark.parametrize("engine", ["sqlite"])
-def test_sqlite_claims_from_many_processes_never_overlap(open_store: Callable[[], TaskStore]) -> None:
+def test_sqlite_claims_from_many_processes_never_overlap(
+    open_store: Callable[[], TaskStore],
+) -> None:
     import multiprocessing as mp
 
     store = open_store()
@@ -280,3 +287,53 @@ def test_complete_many_is_fenced_per_task_and_accepts_each_task_once(store: Task
     assert store.complete_many([]) == []
     s = store.stats()
     assert (s.pending, s.running, s.done) == (0, 0, 3)
+
+
+# the tasks table as roost 0.1 created it: a rowid table with a status index
+V1_TASKS = """
+CREATE TABLE tasks (id TEXT PRIMARY KEY, type TEXT NOT NULL, status TEXT NOT NULL,
+    payload TEXT NOT NULL, priority INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0, max_attempts INTEGER NOT NULL,
+    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, next_run_at INTEGER NOT NULL,
+    locked_by TEXT, locked_at INTEGER, lease_id TEXT, lease_expires_at INTEGER,
+    finished_at INTEGER, result TEXT, last_error TEXT, checkpoint TEXT, dedupe_key TEXT);
+CREATE INDEX tasks_claim ON tasks (priority DESC, next_run_at, id) WHERE status = 'PENDING';
+CREATE INDEX tasks_lease ON tasks (lease_expires_at) WHERE status = 'RUNNING';
+CREATE INDEX tasks_status ON tasks (status);
+CREATE UNIQUE INDEX tasks_dedupe ON tasks (dedupe_key) WHERE dedupe_key IS NOT NULL;
+"""
+
+
+def test_sqlite_file_from_the_first_schema_is_upgraded_with_every_task(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    from roost.core.stores.sqlite import SQLiteStore
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(V1_TASKS)
+        conn.executemany(
+            "INSERT INTO tasks (id, type, status, payload, max_attempts, created_at, updated_at,"
+            " next_run_at, lease_id, lease_expires_at, result, dedupe_key)"
+            " VALUES (?, 'T', ?, '{\"n\": 1}', 3, 1000, 1000, 1000, ?, ?, ?, ?)",
+            [
+                ("0" * 23 + "1", "PENDING", None, None, None, "key-1"),
+                ("0" * 23 + "2", "RUNNING", "lease", 2000, None, None),
+                ("0" * 23 + "3", "DONE", None, None, '{"ok": true}', None),
+                ("0" * 23 + "4", "FAILED", None, None, None, None),
+            ],
+        )
+    store = SQLiteStore(f"sqlite:///{path}")
+    store.setup()
+    store.setup()  # the second start-up finds it done
+    s = store.stats()
+    assert (s.pending, s.running, s.done, s.failed) == (1, 1, 1, 1)
+    assert store.get("0" * 23 + "3").result == {"ok": True}  # type: ignore[union-attr]
+    [claimed] = store.claim(W, None, 10, 60)
+    assert (claimed.id, claimed.payload, claimed.dedupe_key) == ("0" * 23 + "1", {"n": 1}, "key-1")
+    assert store.recover() == 1  # the old lease (expired long ago) still counts
+    store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert "tasks_v1" not in names and "tasks_status" not in names
