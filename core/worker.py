@@ -33,6 +33,9 @@ from .tasktypes import TaskContext
 log = logging.getLogger("roost.worker")
 
 
+TASK_EVENTS = ("task_claimed", "task_succeeded", "task_retried", "task_failed")
+
+
 def make_worker_id() -> str:
     return f"worker-{os.getpid()}-{int(time.time() * 1000)}"
 
@@ -88,6 +91,7 @@ class Worker:
         self.lease = cfg.stale_timeout
         self.types = types or sorted(roost.registry.task_types)
         self.inflight: dict[str, Running] = {}
+        self._listened: set[str] = set()
         self.running = False
         self._stop = asyncio.Event()
         self._wake = asyncio.Event()
@@ -117,6 +121,9 @@ class Worker:
         """Work until :meth:`stop`; with ``burst``, return once nothing is due or running."""
         cfg = self.roost.settings.worker
         self.running = True
+        # plugins are registered when the Roost is created: which task events have listeners
+        hooks = self.roost.pm.hook
+        self._listened = {name for name in TASK_EVENTS if getattr(hooks, name).get_hookimpls()}
         log.info(
             "worker start id=%s concurrency=%d lease=%gs", self.id, self.max_concurrent, self.lease
         )
@@ -153,12 +160,13 @@ class Worker:
         """Claim into the free slots and start the tasks; the count, or -1 on a store error."""
         started = 0
         for types, limit in self._claim_plan():
-            limit = min(limit, self.max_concurrent - len(self.inflight))
+            # claims the size the store makes on the event loop, one after the other
+            limit = min(limit, self.max_concurrent - len(self.inflight), self.store.chunk or limit)
             if limit <= 0:
                 break
             try:
-                tasks = await self.store.call(
-                    self.store.sync.claim, self.id, types, limit, self.lease
+                tasks = await self.store.quick(
+                    "claim", self.id, types, limit, self.lease, rows=limit
                 )
             except StoreUnavailable as exc:
                 log.warning("claim failed, backing off: %s", exc)
@@ -171,14 +179,15 @@ class Worker:
     def _claim_plan(self) -> list[tuple[list[str], int]]:
         """One claim for the types without a ``concurrency`` limit, one per limited type."""
         known = self.roost.registry.task_types
-        busy = Counter(r.task.type for r in self.inflight.values())
         types = [name for name in self.types if name in known]
         free = [name for name in types if known[name].concurrency is None]
         plan = [(free, self.max_concurrent)] if free else []
-        for name in types:
-            limit = known[name].concurrency
-            if limit is not None and busy[name] < limit:
-                plan.append(([name], limit - busy[name]))
+        limited = {name: known[name].concurrency for name in types if name not in free}
+        if limited:  # counting what runs costs a pass over the slots: only when needed
+            busy = Counter(r.task.type for r in self.inflight.values())
+            for name, limit in limited.items():
+                if limit is not None and busy[name] < limit:
+                    plan.append(([name], limit - busy[name]))
         return plan
 
     def _start(self, tasks: list[Task]) -> None:
@@ -235,9 +244,7 @@ class Worker:
                 if not (running.lost or running.released or running.timed_out):
                     raise
                 if running.released:
-                    await self._fenced(
-                        self.store.sync.release, task.id, task.lease_id, utcnow(), what="release"
-                    )
+                    await self._fenced("release", task.id, task.lease_id, utcnow(), what="release")
                     log.info("task released id=%s type=%s (shutdown)", task.id, task.type)
                 elif running.lost:
                     log.warning("task lost lease id=%s type=%s: run abandoned", task.id, task.type)
@@ -263,7 +270,7 @@ class Worker:
         if decision.retry:
             run_at = utcnow() + timedelta(seconds=decision.delay)
             if await self._fenced(
-                self.store.sync.reschedule,
+                "reschedule",
                 task.id,
                 task.lease_id,
                 run_at,
@@ -280,9 +287,7 @@ class Worker:
                     decision.error,
                 )
                 self._hook("task_retried", task=task, error=decision.error, delay=decision.delay)
-        elif await self._fenced(
-            self.store.sync.fail, task.id, task.lease_id, decision.error, what="fail"
-        ):
+        elif await self._fenced("fail", task.id, task.lease_id, decision.error, what="fail"):
             log.warning(
                 "task failed id=%s type=%s attempt=%d error=%s",
                 task.id,
@@ -303,12 +308,13 @@ class Worker:
     async def _flush_completions(self) -> None:
         while self._completions:
             await asyncio.sleep(0)  # let the runs finishing in this loop turn join the batch
-            batch, self._completions = self._completions, []
+            size = self.store.chunk or len(self._completions)  # a write the loop can make
+            batch, self._completions = self._completions[:size], self._completions[size:]
             items = [(task.id, task.lease_id, result) for task, result, _ in batch]
             ident = items[0][0] if len(items) == 1 else f"{items[0][0]} (+{len(items) - 1})"
             try:
                 held = await self._write(
-                    self.store.sync.complete_many, items, what="complete", ident=ident
+                    "complete_many", items, what="complete", ident=ident, rows=len(items)
                 )
             except Exception:
                 log.exception("complete failed id=%s (recovery will re-run it)", ident)
@@ -328,26 +334,24 @@ class Worker:
                         "complete refused id=%s: lease lost, a newer run owns the task", task.id
                     )
 
-    async def _fenced(self, fn: Callable[..., bool], *args: Any, what: str, **kwargs: Any) -> bool:
+    async def _fenced(self, method: str, *args: Any, what: str, **kwargs: Any) -> bool:
         """A fenced write, retried through short store outages while the lease can still hold.
 
         False when the lease was lost (the write changed nothing) or the store stayed away;
         recovery then re-runs the task: at-least-once, never a lost task.
         """
-        held = await self._write(fn, *args, what=what, ident=args[0], **kwargs)
+        held = await self._write(method, *args, what=what, ident=args[0], **kwargs)
         if held is False:
             log.warning("%s refused id=%s: lease lost, a newer run owns the task", what, args[0])
         return bool(held)
 
-    async def _write(
-        self, fn: Callable[..., Any], *args: Any, what: str, ident: str, **kwargs: Any
-    ) -> Any:
+    async def _write(self, method: str, *args: Any, what: str, ident: str, **kwargs: Any) -> Any:
         """A store write, retried through short outages while leases can still hold; None
         when the store stayed away (recovery then re-runs the tasks)."""
         delay, deadline = 0.05, time.monotonic() + self.lease / 2
         while True:
             try:
-                return await self.store.call(fn, *args, **kwargs)
+                return await self.store.quick(method, *args, **kwargs)
             except StoreUnavailable as exc:
                 if time.monotonic() + delay > deadline:
                     log.error("%s gave up id=%s: %s (recovery will re-run it)", what, ident, exc)
@@ -375,7 +379,7 @@ class Worker:
         leases = {tid: r.task.lease_id for tid, r in self.inflight.items() if r.task.lease_id}
         if not leases:
             return
-        held = await self.store.call(self.store.sync.heartbeat, self.id, leases, self.lease)
+        held = await self.store.quick("heartbeat", self.id, leases, self.lease, rows=len(leases))
         for tid in leases.keys() - held:
             running = self.inflight.get(tid)
             if running is not None:
@@ -407,11 +411,10 @@ class Worker:
             await asyncio.gather(self._flusher, return_exceptions=True)
 
     def _hook(self, name: str, **kwargs: Any) -> None:
-        caller = getattr(self.roost.pm.hook, name)
-        if not caller.get_hookimpls():  # nobody listens: skip pluggy's call (2 a task)
+        if name not in self._listened:  # nobody listens: skip pluggy's call (2 a task)
             return
         try:
-            caller(**kwargs)
+            getattr(self.roost.pm.hook, name)(**kwargs)
         except Exception:
             log.exception("plugin hook %s raised (ignored)", name)
 
