@@ -1,0 +1,89 @@
+"""The async facade on a real SQLite file: small calls made on the event loop never wait."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from roost.core.app import Roost
+from roost.core.models import NewTask, TaskStatus
+
+
+async def ticker(gaps: list[float], stop: asyncio.Event) -> None:
+    """Records how late each 5 ms sleep wakes: a stalled event loop shows as a long gap."""
+    while not stop.is_set():
+        start = time.monotonic()
+        await asyncio.sleep(0.005)
+        gaps.append(time.monotonic() - start)
+
+
+async def test_a_locked_database_never_stalls_the_event_loop(
+    make_roost: Callable[..., Roost], tmp_path: Path
+) -> None:
+    roost = make_roost()
+    other = sqlite3.connect(tmp_path / "roost.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    gaps: list[float] = []
+    stop = asyncio.Event()
+    ticking = asyncio.create_task(ticker(gaps, stop))
+    enqueue = asyncio.create_task(roost.enqueue("SEARCH", {"query": "btc"}))
+    await asyncio.sleep(0.3)
+    assert not enqueue.done()  # it waits for the lock, in the store's thread
+    other.execute("COMMIT")
+    task = await asyncio.wait_for(enqueue, 5)
+    stop.set()
+    await ticking
+    other.close()
+    assert roost.store.sync.get(task.id).status == TaskStatus.PENDING  # type: ignore[union-attr]
+    assert len(gaps) > 20 and max(gaps) < 0.1, f"the loop stalled: {max(gaps):.3f} s"
+
+
+async def test_writes_made_on_the_loop_are_checkpointed_into_the_database_file(
+    make_roost: Callable[..., Roost], tmp_path: Path
+) -> None:
+    roost = make_roost()
+    roost.store.UPKEEP_EVERY = 50  # type: ignore[misc]
+    db = tmp_path / "roost.db"
+    before = db.stat().st_size
+    for i in range(50):
+        await roost.enqueue("SEARCH", {"query": f"q{i}"})
+    await roost.store.call(lambda: None)  # the store's one thread is past the upkeep it was given
+    assert db.stat().st_size > before  # the tasks left the WAL for the database file
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM tasks").fetchone()[0] == 50
+
+
+async def test_concurrent_callers_share_one_write_and_each_gets_its_own_tasks(
+    make_roost: Callable[..., Roost],
+) -> None:
+    roost = make_roost()
+
+    async def one(i: int) -> Any:
+        return await roost.enqueue_many(
+            [roost.new_task("SEARCH", {"query": f"q{i}-{j}"}) for j in range(3)]
+        )
+
+    results = await asyncio.gather(*(one(i) for i in range(40)))
+    for i, tasks in enumerate(results):
+        assert [t.payload["query"] for t in tasks] == [f"q{i}-{j}" for j in range(3)]
+    assert roost.store.sync.stats().pending == 120
+
+
+async def test_a_large_bulk_enqueue_goes_through_the_threads_all_or_nothing(
+    make_roost: Callable[..., Roost],
+) -> None:
+    roost = make_roost()
+    good = [roost.new_task("SEARCH", {"query": f"q{i}"}) for i in range(100)]
+    bad = NewTask(type="SEARCH", payload={"query": object()})  # not JSON: the write fails
+    try:
+        await roost.enqueue_many([*good, bad])
+    except (TypeError, ValueError):
+        pass
+    else:
+        raise AssertionError("a payload that is not JSON was stored")
+    assert roost.store.sync.stats().total == 0
+    assert len(await roost.enqueue_many(good)) == 100
