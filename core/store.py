@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -19,6 +20,7 @@ from .errors import StoreUnavailable
 from .models import NewTask, QueueStats, Task
 
 T = TypeVar("T")
+log = logging.getLogger("roost.store")
 _BUSY = object()  # a call the event loop could not make without waiting
 
 
@@ -130,6 +132,11 @@ class TaskStore(abc.ABC):
         return None
 
 
+def _log_upkeep_failure(done: asyncio.Future[None]) -> None:
+    if not done.cancelled() and done.exception() is not None:
+        log.warning("store upkeep failed (the next one retries): %s", done.exception())
+
+
 class AsyncStore:
     """Runs a :class:`TaskStore`'s calls off the event loop, or on it when that cannot wait.
 
@@ -186,7 +193,8 @@ class AsyncStore:
         if self._now_writes % self.UPKEEP_EVERY == 0 and (
             self._upkeep is None or self._upkeep.done()
         ):
-            self._upkeep = asyncio.ensure_future(self.call(self.sync.upkeep))
+            self._upkeep = asyncio.get_running_loop().run_in_executor(self._pool, self.sync.upkeep)
+            self._upkeep.add_done_callback(_log_upkeep_failure)
         return out
 
     async def enqueue_many(self, tasks: Sequence[NewTask]) -> list[Task]:
