@@ -144,15 +144,7 @@ class Roost:
         try:
             model = task_type.parse(payload)
         except ValidationError as exc:
-            raise ValidationFailed(
-                f"{type_name} payload: {format_errors(exc)}",
-                [
-                    dict(e)
-                    for e in exc.errors(
-                        include_url=False, include_context=False, include_input=False
-                    )
-                ],
-            ) from None
+            raise _failed(f"{type_name} payload", exc) from None
         if run_at is not None and run_at.tzinfo is None:
             run_at = run_at.replace(tzinfo=UTC)
         return NewTask(
@@ -164,6 +156,26 @@ class Roost:
             dedupe_key=dedupe_key,
         )
 
+    def new_tasks(
+        self,
+        type_name: str,
+        payloads: Sequence[dict[str, Any] | BaseModel],
+        *,
+        priority: int = 0,
+        run_at: datetime | None = None,
+    ) -> list[NewTask]:
+        """:meth:`new_task` for many payloads of one type, validated in one pydantic call.
+        ValidationFailed names each bad payload by its index; then none is returned."""
+        task_type = self.task_type(type_name)
+        try:
+            dumped = task_type.dump_many(task_type.parse_many(payloads))
+        except ValidationError as exc:
+            raise _failed(f"{type_name} payloads (index.field)", exc) from None
+        if run_at is not None and run_at.tzinfo is None:
+            run_at = run_at.replace(tzinfo=UTC)
+        attempts = self.policy_for(task_type).max_attempts
+        return [NewTask(type_name, payload, priority, run_at, attempts) for payload in dumped]
+
     async def enqueue(
         self, type_name: str, payload: dict[str, Any] | BaseModel, **opts: Any
     ) -> Task:
@@ -171,5 +183,11 @@ class Roost:
         return await self.store.enqueue(self.new_task(type_name, payload, **opts))
 
     async def enqueue_many(self, tasks: Sequence[NewTask]) -> list[Task]:
-        """Store many already validated tasks (see :meth:`new_task`) in one write."""
+        """Store many already validated tasks (:meth:`new_task`, :meth:`new_tasks`) in one
+        write: all or none."""
         return await self.store.enqueue_many(tasks)
+
+
+def _failed(what: str, exc: ValidationError) -> ValidationFailed:
+    errors = exc.errors(include_url=False, include_context=False, include_input=False)
+    return ValidationFailed(f"{what}: {format_errors(exc)}", [dict(e) for e in errors])

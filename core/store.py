@@ -162,6 +162,8 @@ class AsyncStore:
         self.on_enqueue: list[Callable[[], None]] = []
         self._enqueues: list[tuple[Sequence[NewTask], asyncio.Future[list[Task]]]] = []
         self._enqueuer: asyncio.Task[None] | None = None
+        self._flush_soon = False
+        self._wrote_this_turn = False  # an enqueue was written at once in this loop turn
 
     @property
     def chunk(self) -> int | None:
@@ -198,18 +200,55 @@ class AsyncStore:
         return out
 
     async def enqueue_many(self, tasks: Sequence[NewTask]) -> list[Task]:
-        """Store ``tasks`` (in one write, shared with concurrent callers); all or none."""
-        if self._enqueuer is None or self._enqueuer.done():  # no group write under way
+        """Store ``tasks``, all or none.
+
+        The first call of a loop turn writes at once (on the loop when it can); the other
+        calls of that turn share one commit at its end. So concurrent callers share
+        commits, and a coroutine that enqueues in a loop lets others run every other call."""
+        loop = asyncio.get_running_loop()
+        if (
+            not self._enqueues
+            and not self._wrote_this_turn
+            and (self._enqueuer is None or self._enqueuer.done())
+        ):
             out = self._try_now("enqueue_many", (tasks,), {}, len(tasks))
             if out is not _BUSY:
+                self._wrote_this_turn = True
+                loop.call_soon(self._end_turn)
                 for wake in self.on_enqueue:
                     wake()
                 return out  # type: ignore[no-any-return]
-        stored: asyncio.Future[list[Task]] = asyncio.get_running_loop().create_future()
+        stored: asyncio.Future[list[Task]] = loop.create_future()
         self._enqueues.append((tasks, stored))
-        if self._enqueuer is None or self._enqueuer.done():
-            self._enqueuer = asyncio.create_task(self._write_enqueues(), name="enqueues")
+        if not self._flush_soon and (self._enqueuer is None or self._enqueuer.done()):
+            self._flush_soon = True
+            loop.call_soon(self._flush_enqueues)
         return await stored
+
+    def _end_turn(self) -> None:
+        self._wrote_this_turn = False
+
+    def _flush_enqueues(self) -> None:
+        """Write the calls queued in this loop turn on the loop, at most ``INLINE_ROWS``
+        rows a commit; what cannot be written at once goes to the threads in one write."""
+        self._flush_soon = False
+        while self._enqueues:
+            rows = take = 0
+            for tasks, _ in self._enqueues:
+                if take and rows + len(tasks) > self.INLINE_ROWS:
+                    break
+                rows, take = rows + len(tasks), take + 1
+            batch = self._enqueues[:take]
+            try:
+                out = self._try_now("enqueue_many", ([t for ts, _ in batch for t in ts],), {}, rows)
+            except Exception as exc:  # e.g. a payload that is not JSON: nothing was stored
+                out = exc
+            if out is _BUSY:
+                break
+            del self._enqueues[:take]
+            self._answer(batch, out)
+        if self._enqueues and (self._enqueuer is None or self._enqueuer.done()):
+            self._enqueuer = asyncio.create_task(self._write_enqueues(), name="enqueues")
 
     async def _write_enqueues(self) -> None:
         while self._enqueues:
@@ -219,20 +258,31 @@ class AsyncStore:
                     self.sync.enqueue_many, [task for tasks, _ in batch for task in tasks]
                 )
             except BaseException as exc:  # nothing of the batch was stored: each caller hears
-                for _, answer in batch:
-                    if not answer.done():
-                        answer.set_exception(exc)
+                self._answer(batch, exc)
                 if isinstance(exc, asyncio.CancelledError):
                     for _, answer in self._enqueues:
                         answer.cancel()
                     self._enqueues = []
                     raise
                 continue
-            start = 0
-            for tasks, answer in batch:
-                if not answer.done():
-                    answer.set_result(stored[start : start + len(tasks)])
-                start += len(tasks)
+            self._answer(batch, stored)
+
+    def _answer(
+        self,
+        batch: list[tuple[Sequence[NewTask], asyncio.Future[list[Task]]]],
+        stored: list[Task] | BaseException,
+    ) -> None:
+        """Each caller of ``batch`` gets its own slice of ``stored``, or the exception."""
+        start = 0
+        for tasks, answer in batch:
+            if answer.done():  # the caller was cancelled (its tasks are stored all the same)
+                pass
+            elif isinstance(stored, BaseException):
+                answer.set_exception(stored)
+            else:
+                answer.set_result(stored[start : start + len(tasks)])
+            start += len(tasks)
+        if not isinstance(stored, BaseException):
             for wake in self.on_enqueue:
                 wake()
 

@@ -9,7 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from roost.core.app import Roost
+from roost.core.errors import ValidationFailed
 from roost.core.models import NewTask, TaskStatus
 
 
@@ -87,3 +89,46 @@ async def test_a_large_bulk_enqueue_goes_through_the_threads_all_or_nothing(
         raise AssertionError("a payload that is not JSON was stored")
     assert roost.store.sync.stats().total == 0
     assert len(await roost.enqueue_many(good)) == 100
+
+
+async def test_bulk_validation_stores_what_one_at_a_time_would_or_names_the_bad_payload(
+    make_roost: Callable[..., Roost],
+) -> None:
+    roost = make_roost()
+    payloads: list[dict[str, Any]] = [
+        {"query": "btc", "limit": 5},
+        {"query": "eth", "filters": {"lang": "en", "product": "Top"}},
+    ]
+    many = roost.new_tasks("SEARCH", payloads, priority=3)
+    assert many == [roost.new_task("SEARCH", p, priority=3) for p in payloads]
+    with pytest.raises(ValidationFailed) as bad:
+        roost.new_tasks("SEARCH", [*payloads, {"query": "x", "limit": "5"}, {}])
+    assert "2.limit" in str(bad.value) and "3.query: Field required" in str(bad.value)
+    assert [e["loc"][0] for e in bad.value.errors] == [2, 3]
+    stored = await roost.enqueue_many(many)
+    assert [t.payload["query"] for t in stored] == ["btc", "eth"]
+    assert roost.store.sync.get(stored[1].id).payload["filters"]["lang"] == "en"  # type: ignore[union-attr]
+
+
+async def test_a_loop_of_awaited_enqueues_lets_other_coroutines_run(
+    make_roost: Callable[..., Roost],
+) -> None:
+    roost = make_roost()
+    done = asyncio.Event()
+    turns = 0
+
+    async def other() -> None:  # e.g. aiohttp serving a request, or a worker's task
+        nonlocal turns
+        while not done.is_set():
+            turns += 1
+            await asyncio.sleep(0)
+
+    neighbour = asyncio.create_task(other())
+    await asyncio.sleep(0)
+    before = turns
+    for i in range(200):
+        await roost.enqueue("SEARCH", {"query": f"q{i}"})
+    done.set()
+    await neighbour
+    assert turns - before >= 90  # it ran between (about) every other enqueue
+    assert roost.store.sync.stats().pending == 200
