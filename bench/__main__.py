@@ -1,6 +1,6 @@
 """``python -m bench`` (``make bench``): every benchmark of the suite, then one table.
 
-    python -m bench                 # the full suite (about 5-8 minutes on 2 cores)
+    python -m bench                 # the full suite (about 4 minutes on 2 cores)
     python -m bench --quick         # a short smoke run (under 2 minutes)
     python -m bench --only drain,enqueue   # some benchmarks: drain enqueue http depth
                                            # pickup stress mongo

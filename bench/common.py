@@ -44,7 +44,7 @@ class Config:
     stress_n: int = 3_000
     mongo_n: int = 500
     huey_workers: Sequence[int] = (1, 2, 4, 8)
-    repeats: int = 3  # alternating roost/peer runs; the table shows medians
+    repeats: int = 5  # alternating roost/peer runs; the table shows medians (runs vary ±30 %)
     details: list[str] = field(default_factory=list)
 
     @classmethod

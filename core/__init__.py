@@ -1,11 +1,20 @@
 """roost's core: the durable task queue and the plugin contract.
 
-What a plugin author needs is importable from here::
+What a plugin author or an application needs is importable from here::
 
     from roost.core import TaskType, TaskContext, hookimpl, RetryAfter, PermanentError
+    from roost.core import Roost  # enqueue from Python
 """
 
-from .errors import ConfigError, LeaseLost, PermanentError, RetryAfter, StoreUnavailable
+from .app import Roost
+from .errors import (
+    ConfigError,
+    LeaseLost,
+    PermanentError,
+    RetryAfter,
+    StoreUnavailable,
+    ValidationFailed,
+)
 from .hookspecs import hookimpl
 from .models import NewTask, QueueStats, Task, TaskStatus
 from .retry import RetryPolicy
@@ -19,11 +28,13 @@ __all__ = [
     "QueueStats",
     "RetryAfter",
     "RetryPolicy",
+    "Roost",
     "RuntimeSpec",
     "StoreUnavailable",
     "Task",
     "TaskContext",
     "TaskStatus",
     "TaskType",
+    "ValidationFailed",
     "hookimpl",
 ]
