@@ -98,6 +98,7 @@ async def test_search_stops_when_the_cursor_ends_or_repeats(
 async def test_time_budget_returns_what_was_found(
     fake: FakeX, make_runtime: MakeRuntime, caplog: pytest.LogCaptureFixture
 ) -> None:
+    fake.reset(rate_limit=100_000)  # a fast browser pages 50 times in 2 s: only time may stop it
     runtime = await make_runtime(time_budget=2.0, max_empty_pages=10_000)
     tweets = await runtime.search("bitcoin", NO_FILTERS, 100)
     assert len(tweets) == 12

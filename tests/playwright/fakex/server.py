@@ -48,6 +48,7 @@ class Scenario:
     users: dict[str, str] = field(default_factory=lambda: {"elonmusk": "ok", "satoshi": "ok"})
     api_prefix: str = "/i/api/graphql"  # or "/graphql" (the api.x.com layout)
     reset_in: int = 900
+    rate_limit: int = 50  # requests per token in a rate window, as x-rate-limit-limit says
     garbage_on: int | None = None  # page with an unknown structure (schema changed)
 
 
@@ -168,9 +169,10 @@ class FakeX:
 
     def _headers(self, token: str, remaining: int | None = None) -> dict[str, str]:
         used = sum(1 for r in self.requests if r["token"] == token)
-        left = max(0, 50 - used) if remaining is None else remaining
+        limit = self.scenario.rate_limit
+        left = max(0, limit - used) if remaining is None else remaining
         return {
-            "x-rate-limit-limit": "50",
+            "x-rate-limit-limit": str(limit),
             "x-rate-limit-remaining": str(left),
             "x-rate-limit-reset": str(int(time.time()) + self.scenario.reset_in),
         }
