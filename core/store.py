@@ -146,17 +146,18 @@ class AsyncStore:
     is ~30 µs of work, a thread hop ~200 µs. A busy database sends the call to the threads.
 
     ``on_enqueue`` callbacks let an in-process worker wake at once instead of polling.
-    Enqueues are group-committed: the calls that arrive while a write is under way (e.g.
-    concurrent HTTP requests) are stored together by the next write, in one transaction.
+    Enqueues are group-committed: the calls of one loop turn after the first, and those
+    that arrive while a write is in the threads (e.g. concurrent HTTP requests), share
+    one transaction.
     """
 
     INLINE_ROWS = 32  # at most ~0.5 ms of SQLite work on the event loop
-    UPKEEP_EVERY = 1_000  # writes on the loop between two upkeep calls in the threads
+    UPKEEP_EVERY = 5_000  # rows written on the loop between two upkeeps in the threads
 
     def __init__(self, store: TaskStore) -> None:
         self.sync = store
         self._now = store.nowait()
-        self._now_writes = 0
+        self._now_rows = 0
         self._upkeep: asyncio.Future[None] | None = None
         self._pool = ThreadPoolExecutor(store.max_threads, thread_name_prefix="roost-store")
         self.on_enqueue: list[Callable[[], None]] = []
@@ -191,10 +192,9 @@ class AsyncStore:
             out = getattr(self._now, name)(*args, **kwargs)
         except StoreUnavailable:
             return _BUSY  # busy (or really away: the threads' call will say so, after waiting)
-        self._now_writes += 1
-        if self._now_writes % self.UPKEEP_EVERY == 0 and (
-            self._upkeep is None or self._upkeep.done()
-        ):
+        self._now_rows += rows
+        if self._now_rows >= self.UPKEEP_EVERY and (self._upkeep is None or self._upkeep.done()):
+            self._now_rows = 0
             self._upkeep = asyncio.get_running_loop().run_in_executor(self._pool, self.sync.upkeep)
             self._upkeep.add_done_callback(_log_upkeep_failure)
         return out
