@@ -20,7 +20,7 @@ from pathlib import Path
 
 from roost.core.app import Roost
 from roost.core.models import new_id
-from roost.core.stores.sqlite import INSERT, SCHEMA
+from roost.core.stores.sqlite_rows import INSERT, SCHEMA
 
 from . import huey_peer
 from .common import Config, Row, median

@@ -8,11 +8,7 @@ checkpoint's fsyncs were ~40% of a one-task commit's cost; durability is unchang
 commit does not wait for a checkpoint under NORMAL either); the WAL file is kept <= 64 MB.
 The claim is one ``UPDATE … RETURNING`` over a partial index of PENDING tasks, pinned with
 ``INDEXED BY`` so the planner never sorts every pending row (a cost that grows with the queue).
-
-Every b-tree a write touches is one more WAL page a commit writes (~10 µs each here): the
-table is ``WITHOUT ROWID``, clustered on its ObjectId key (no separate primary-key index),
-and has no index on ``status``; the counts read the partial indexes instead. A one-task
-enqueue touches two pages: the table and ``tasks_claim``.
+The schema and the row conversions are in :mod:`.sqlite_rows`.
 """
 
 from __future__ import annotations
@@ -23,184 +19,32 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlparse
 
-from pydantic_core import PydanticSerializationError, from_json, to_json
-
 from ..errors import ConfigError, StoreUnavailable
 from ..hookspecs import hookimpl
-from ..models import NewTask, QueueStats, Task, TaskStatus, new_id, utcnow
+from ..models import NewTask, QueueStats, Task, new_id, utcnow
 from ..settings import StoreSettings
 from ..store import TaskStore
+from .sqlite_rows import (
+    CLAIMED,
+    COMPLETE,
+    FENCE,
+    INSERT,
+    SCHEMA,
+    SCHEMA_VERSION,
+    claimed_task,
+    dumps,
+    from_ms,
+    ms,
+    row_to_task,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-SCHEMA_VERSION = 2  # PRAGMA user_version; 0 with a tasks table is version 1 (see _migrate)
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS tasks (
-    id TEXT PRIMARY KEY,
-    type TEXT NOT NULL,
-    status TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    priority INTEGER NOT NULL DEFAULT 0,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    max_attempts INTEGER NOT NULL,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL,
-    next_run_at INTEGER NOT NULL,
-    locked_by TEXT,
-    locked_at INTEGER,
-    lease_id TEXT,
-    lease_expires_at INTEGER,
-    finished_at INTEGER,
-    result TEXT,
-    last_error TEXT,
-    checkpoint TEXT,
-    dedupe_key TEXT
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS tasks_claim ON tasks (priority DESC, next_run_at, id)
-    WHERE status = 'PENDING';
-CREATE INDEX IF NOT EXISTS tasks_lease ON tasks (lease_expires_at) WHERE status = 'RUNNING';
-CREATE INDEX IF NOT EXISTS tasks_failed ON tasks (id) WHERE status = 'FAILED';
-CREATE UNIQUE INDEX IF NOT EXISTS tasks_dedupe ON tasks (dedupe_key)
-    WHERE dedupe_key IS NOT NULL;
-CREATE TABLE IF NOT EXISTS records (
-    collection TEXT NOT NULL,
-    key TEXT NOT NULL,
-    doc TEXT NOT NULL,
-    first_seen_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL,
-    PRIMARY KEY (collection, key)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS record_tasks (
-    collection TEXT NOT NULL,
-    task_id TEXT NOT NULL,
-    key TEXT NOT NULL,
-    PRIMARY KEY (collection, task_id, key)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS record_tasks_key ON record_tasks (collection, key);
-"""
-
-FENCE = "id = ? AND status = 'RUNNING' AND lease_id = ?"
-INSERT = (
-    "INSERT INTO tasks (id, type, status, payload, priority, max_attempts,"
-    " created_at, updated_at, next_run_at, dedupe_key)"
-    " VALUES (?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?)"
-    " ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING"
-)
-COMPLETE = (
-    "UPDATE tasks SET status = 'DONE', result = ?, updated_at = ?, finished_at = ?,"
-    " lease_expires_at = NULL, dedupe_key = NULL WHERE " + FENCE
-)
-
-
-def ms(dt: datetime) -> int:
-    return int(dt.timestamp() * 1000)
-
-
-def from_ms(value: int | None) -> datetime | None:
-    if value is None:
-        return None
-    return datetime.fromtimestamp(value / 1000, UTC)
-
-
-# JSON through pydantic-core (already a dependency): ~7x faster than the json module on a
-# small payload, which a claim decodes once per task
-def _loads(text: str | None) -> Any:
-    return None if text is None else from_json(text)
-
-
-_encode = json.JSONEncoder(separators=(",", ":")).encode
-
-
-def _dumps(value: Any) -> str | None:
-    if value is None:
-        return None
-    try:
-        return to_json(value).decode()
-    except PydanticSerializationError:  # e.g. a lone surrogate: the json module escapes it
-        return _encode(value)
-
-
-_STATUS = {status.value: status for status in TaskStatus}
-
-
-def row_to_task(row: sqlite3.Row, times: dict[int, datetime] | None = None) -> Task:
-    """``times`` memoises ms -> datetime across the rows of one batch (a claimed batch shares
-    its lock and lease times, a bulk-enqueued one its creation time)."""
-    if times is None:
-        times = {}
-
-    def when(value: int | None) -> datetime | None:
-        if value is None:
-            return None
-        got = times.get(value)
-        if got is None:
-            got = times[value] = datetime.fromtimestamp(value / 1000, UTC)
-        return got
-
-    return Task(
-        id=row["id"],
-        type=row["type"],
-        payload=from_json(row["payload"]),
-        status=_STATUS[row["status"]],
-        priority=row["priority"],
-        attempts=row["attempts"],
-        max_attempts=row["max_attempts"],
-        created_at=when(row["created_at"]),  # type: ignore[arg-type]
-        updated_at=when(row["updated_at"]),  # type: ignore[arg-type]
-        next_run_at=when(row["next_run_at"]),  # type: ignore[arg-type]
-        locked_by=row["locked_by"],
-        locked_at=when(row["locked_at"]),
-        lease_id=row["lease_id"],
-        lease_expires_at=when(row["lease_expires_at"]),
-        finished_at=when(row["finished_at"]),
-        result=_loads(row["result"]),
-        last_error=row["last_error"],
-        checkpoint=_loads(row["checkpoint"]),
-        dedupe_key=row["dedupe_key"],
-    )
-
-
-# what a claim reads back: the columns a PENDING task can differ in (the rest are known)
-CLAIMED = (
-    "id, type, payload, priority, attempts, max_attempts, created_at, next_run_at,"
-    " last_error, checkpoint, dedupe_key"
-)
-
-
-def claimed_task(
-    row: tuple[Any, ...], worker_id: str, now: datetime, lease_id: str, expires: datetime
-) -> Task:
-    """The :class:`Task` a claim returns, from a ``RETURNING CLAIMED`` row: a third of
-    :func:`row_to_task`'s cost, which matters at one call per task run."""
-    tid, type_, payload, priority, attempts, max_attempts, created, next_run = row[:8]
-    last_error, checkpoint, dedupe_key = row[8:]
-    return Task(
-        tid,
-        type_,
-        from_json(payload),
-        TaskStatus.RUNNING,
-        priority,
-        attempts,
-        max_attempts,
-        from_ms(created),  # type: ignore[arg-type]
-        now,
-        from_ms(next_run),  # type: ignore[arg-type]
-        worker_id,
-        now,
-        lease_id,
-        expires,
-        None,
-        None,
-        last_error,
-        _loads(checkpoint),
-        dedupe_key,
-    )
 
 
 def path_from_url(url: str) -> str:
@@ -358,7 +202,7 @@ class SQLiteStore(TaskStore):
                 (
                     task.id,
                     task.type,
-                    _dumps(task.payload),
+                    dumps(task.payload),
                     task.priority,
                     task.max_attempts,
                     now_ms,
@@ -423,7 +267,7 @@ class SQLiteStore(TaskStore):
     def complete(self, task_id: str, lease_id: str, result: dict[str, Any] | None) -> bool:
         now = ms(utcnow())
         with self._write() as conn:
-            cur = conn.execute(COMPLETE, (_dumps(result), now, now, task_id, lease_id))
+            cur = conn.execute(COMPLETE, (dumps(result), now, now, task_id, lease_id))
             return cur.rowcount == 1
 
     @_translate
@@ -434,7 +278,7 @@ class SQLiteStore(TaskStore):
         now = ms(utcnow())
         with self._write() as conn:
             return [
-                conn.execute(COMPLETE, (_dumps(result), now, now, task_id, lease_id)).rowcount == 1
+                conn.execute(COMPLETE, (dumps(result), now, now, task_id, lease_id)).rowcount == 1
                 for task_id, lease_id, result in items
             ]
 
@@ -486,7 +330,7 @@ class SQLiteStore(TaskStore):
         with self._write() as conn:
             cur = conn.execute(
                 "UPDATE tasks SET checkpoint = ?, updated_at = ? WHERE " + FENCE,
-                (_dumps(data), ms(utcnow()), task_id, lease_id),
+                (dumps(data), ms(utcnow()), task_id, lease_id),
             )
             return cur.rowcount == 1
 

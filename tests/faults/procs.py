@@ -54,7 +54,7 @@ def open_store(url: str) -> TaskStore:
 def all_tasks(store: TaskStore) -> list[Task]:
     """Every task, read through the engine's own client (SQLite rows or Mongo documents)."""
     if isinstance(store, SQLiteStore):
-        from roost.core.stores.sqlite import row_to_task
+        from roost.core.stores.sqlite_rows import row_to_task
 
         with store._read() as conn:  # the engine has no list call; a test may read its rows
             return [row_to_task(r) for r in conn.execute("SELECT * FROM tasks")]
