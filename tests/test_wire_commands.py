@@ -38,7 +38,7 @@ class Commands(monitoring.CommandListener):
     def __init__(self) -> None:
         self.counts: Counter[str] = Counter()
         self.leases_per_heartbeat: list[int] = []
-        self._claims: dict[int, bool] = {}
+        self._claims: dict[int, str] = {}  # request id -> which claim command
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         cmd, name = event.command, event.command_name
@@ -49,19 +49,39 @@ class Commands(monitoring.CommandListener):
                 self.counts["heartbeat"] += 1
                 self.leases_per_heartbeat.append(len(update["q"].get("$or", [])))
                 return
-            if update["u"].get("$set", {}).get("status") == "DONE":
+            status = update["u"].get("$set", {}).get("status")
+            if status == "DONE":
                 self.counts["complete"] += len(cmd["updates"])
                 self.counts["complete commands"] += 1
                 return
-        if name == "findAndModify":
-            self._claims[event.request_id] = True
+            if status == "RUNNING":  # a batch claim's fence
+                self.counts["claim commands"] += 1
+                return
+        if name == "findAndModify":  # a one-task claim
+            self._claims[event.request_id] = "one"
+            return
+        if name == "find" and "leaseId" in cmd["filter"]:  # a batch claim's read-back
+            self._claims[event.request_id] = "read"
+            return
+        if name == "find" and cmd["filter"].get("status") == "PENDING":  # a batch claim's ids
+            self._claims[event.request_id] = "ids"
             return
         self.counts[{"insert": "enqueue"}.get(name, f"other: {name}")] += 1
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        if self._claims.pop(event.request_id, False):
-            got = event.reply.get("value") is not None
-            self.counts["claim" if got else "claim (empty poll)"] += 1
+        kind = self._claims.pop(event.request_id, None)
+        if kind is None:
+            return
+        if kind == "one":
+            got = int(event.reply.get("value") is not None)
+        else:
+            got = len(event.reply["cursor"]["firstBatch"])
+        if kind != "read" and not got:
+            self.counts["claim (empty poll)"] += 1
+            return
+        self.counts["claim commands"] += 1
+        if kind != "ids":
+            self.counts["claimed"] += got
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         self._claims.pop(event.request_id, None)
@@ -126,7 +146,7 @@ async def test_three_commands_per_task_plus_the_heartbeat_share(
     await job
     counts = commands.counts
 
-    per_task = {"enqueue": 1.0, "claim": counts["claim"] / TASKS,
+    per_task = {"enqueue": 1.0, "claim": counts["claim commands"] / TASKS,
                 "complete": counts["complete commands"] / TASKS,
                 "heartbeat": counts["heartbeat"] / TASKS}
     print("\ncommands per task over the wire "
@@ -137,7 +157,7 @@ async def test_three_commands_per_task_plus_the_heartbeat_share(
     print(f"  outside the per-task path: {dict(sorted(counts.items()))}")
     print(f"  leases per heartbeat command: {Counter(commands.leases_per_heartbeat)}")
 
-    assert counts["claim"] == TASKS and counts["complete"] == TASKS
+    assert counts["claimed"] == TASKS and counts["complete"] == TASKS
     assert per_task["enqueue"] + per_task["claim"] + per_task["complete"] <= 3
     # the heartbeat is one command for all of the worker's leases, not one per task
     assert max(commands.leases_per_heartbeat) > 1

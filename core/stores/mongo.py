@@ -1,8 +1,10 @@
 """MongoDB engine (pymongo), also run over mongomock for fast in-process tests.
 
-Claim = one ``find_one_and_update`` per task on the index ``{status, priority, nextRunAt}``
-(MongoDB has no multi-document find-and-modify). Indexes are created at start-up,
-idempotently. Field names follow the seed's ``twittertasks`` collection.
+A claim uses the index ``{status, priority, nextRunAt}``: one ``find_one_and_update`` for
+one task, or for a batch three commands whatever its size (MongoDB has no multi-document
+find-and-modify: find ids, fence them with ``update_many``, read back; see
+:meth:`MongoStore._claim_batch`). Indexes are created at start-up, idempotently. Field
+names follow the seed's ``twittertasks`` collection.
 """
 
 from __future__ import annotations
@@ -193,20 +195,47 @@ class MongoStore(TaskStore):
             },
             "$inc": {"attempts": 1},
         }
-        claimed: list[Task] = []
+        order = [("priority", DESCENDING), ("nextRunAt", ASCENDING)]  # the claim index
         with self._op():
-            for _ in range(limit):
+            if limit == 1:  # one command instead of three
                 update["$set"]["leaseId"] = secrets.token_hex(12)
                 doc = self.tasks.find_one_and_update(
-                    query,
-                    update,
-                    sort=[("priority", DESCENDING), ("nextRunAt", ASCENDING)],
-                    return_document=ReturnDocument.AFTER,
+                    query, update, sort=order, return_document=ReturnDocument.AFTER
                 )
-                if doc is None:
-                    break
-                claimed.append(doc_to_task(doc))
-        return claimed
+                return [] if doc is None else [doc_to_task(doc)]
+            return self._claim_batch(query, update, order, limit)
+
+    def _claim_batch(
+        self,
+        query: dict[str, Any],
+        update: dict[str, dict[str, Any]],
+        order: list[tuple[str, int]],
+        limit: int,
+    ) -> list[Task]:
+        """Claim ids, then fence them: find the first ``limit`` due ids, move those still
+        PENDING to RUNNING under one new lease id in one ``update_many`` (atomic per task,
+        so a competing worker's claim of the same ids cannot overlap), and read back what
+        carries that lease: 3 commands for the batch instead of one per task (2 when only
+        one task is due). Candidates taken by another worker in between are looked for
+        again, up to 3 rounds."""
+        lease_id = update["$set"]["leaseId"] = secrets.token_hex(12)
+        claimed: list[dict[str, Any]] = []
+        for _ in range(3):
+            want = limit - len(claimed)
+            ids = [d["_id"] for d in self.tasks.find(query, {"_id": 1}, sort=order, limit=want)]
+            if not ids:
+                break
+            if len(ids) == 1:  # one candidate (a trickle): take it in one command
+                doc = self.tasks.find_one_and_update(
+                    {**query, "_id": ids[0]}, update, return_document=ReturnDocument.AFTER
+                )
+                claimed += [doc] if doc is not None else []
+            elif self.tasks.update_many({**query, "_id": {"$in": ids}}, update).modified_count:
+                claimed += self.tasks.find({"_id": {"$in": ids}, "leaseId": lease_id})
+            if len(claimed) >= limit or len(ids) < want:
+                break
+        claimed.sort(key=lambda d: (-d["priority"], d["nextRunAt"], d["_id"]))
+        return [doc_to_task(d) for d in claimed]
 
     def _fenced(self, task_id: str, lease_id: str, update: dict[str, Any]) -> bool:
         with self._op():
