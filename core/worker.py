@@ -140,6 +140,7 @@ class Worker:
                 claimed = await self._poll_iteration()
                 if claimed:
                     idle = cfg.poll_interval
+                    await asyncio.sleep(0)  # a claim made on the loop: let others go between two
                     continue
                 if burst and not self.inflight and claimed == 0:
                     break
