@@ -165,6 +165,7 @@ class AsyncStore:
         self._enqueuer: asyncio.Task[None] | None = None
         self._flush_soon = False
         self._wrote_this_turn = False  # an enqueue was written at once in this loop turn
+        self._yielding = False  # a call gives the loop a turn before it writes
 
     @property
     def chunk(self) -> int | None:
@@ -202,13 +203,20 @@ class AsyncStore:
     async def enqueue_many(self, tasks: Sequence[NewTask]) -> list[Task]:
         """Store ``tasks``, all or none.
 
-        The first call of a loop turn writes at once (on the loop when it can); the other
-        calls of that turn share one commit at its end. So concurrent callers share
-        commits, and a coroutine that enqueues in a loop lets others run every other call."""
+        A call writes at once (on the loop when it can) unless a write was made in this
+        loop turn: then it first gives the loop one turn, so other coroutines run, and if
+        other calls gathered meanwhile, they all share one commit (group commit)."""
         loop = asyncio.get_running_loop()
+        if self._wrote_this_turn and not self._enqueues and not self._yielding:
+            self._yielding = True  # the calls arriving meanwhile queue for a shared commit
+            try:
+                await asyncio.sleep(0)
+            finally:
+                self._yielding = False
         if (
             not self._enqueues
             and not self._wrote_this_turn
+            and not self._yielding
             and (self._enqueuer is None or self._enqueuer.done())
         ):
             out = self._try_now("enqueue_many", (tasks,), {}, len(tasks))

@@ -130,5 +130,5 @@ async def test_a_loop_of_awaited_enqueues_lets_other_coroutines_run(
         await roost.enqueue("SEARCH", {"query": f"q{i}"})
     done.set()
     await neighbour
-    assert turns - before >= 90  # it ran between (about) every other enqueue
+    assert turns - before >= 190  # it ran between the enqueues
     assert roost.store.sync.stats().pending == 200
