@@ -33,7 +33,7 @@ async def test_a_locked_database_never_stalls_the_event_loop(
     stop = asyncio.Event()
     ticking = asyncio.create_task(ticker(gaps, stop))
     enqueue = asyncio.create_task(roost.enqueue("SEARCH", {"query": "btc"}))
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.5)
     assert not enqueue.done()  # it waits for the lock, in the store's thread
     other.execute("COMMIT")
     task = await asyncio.wait_for(enqueue, 5)
@@ -41,7 +41,7 @@ async def test_a_locked_database_never_stalls_the_event_loop(
     await ticking
     other.close()
     assert roost.store.sync.get(task.id).status == TaskStatus.PENDING  # type: ignore[union-attr]
-    assert len(gaps) > 20 and max(gaps) < 0.1, f"the loop stalled: {max(gaps):.3f} s"
+    assert len(gaps) > 20 and max(gaps) < 0.25, f"the loop stalled: {max(gaps):.3f} s"
 
 
 async def test_writes_made_on_the_loop_are_checkpointed_into_the_database_file(
