@@ -6,6 +6,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from roost.core.models import NewTask, TaskStatus, utcnow
@@ -304,7 +305,7 @@ CREATE UNIQUE INDEX tasks_dedupe ON tasks (dedupe_key) WHERE dedupe_key IS NOT N
 """
 
 
-def test_sqlite_file_from_the_first_schema_is_upgraded_with_every_task(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_sqlite_file_from_the_first_schema_is_upgraded_with_every_task(tmp_path: Path) -> None:
     import sqlite3
 
     from roost.core.stores.sqlite import SQLiteStore
