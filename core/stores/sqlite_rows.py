@@ -107,20 +107,7 @@ def dumps(value: Any) -> str | None:
 _STATUS = {status.value: status for status in TaskStatus}
 
 
-def row_to_task(row: sqlite3.Row, times: dict[int, datetime] | None = None) -> Task:
-    """``times`` memoises ms -> datetime across the rows of one batch (a claimed batch shares
-    its lock and lease times, a bulk-enqueued one its creation time)."""
-    if times is None:
-        times = {}
-
-    def when(value: int | None) -> datetime | None:
-        if value is None:
-            return None
-        got = times.get(value)
-        if got is None:
-            got = times[value] = datetime.fromtimestamp(value / 1000, UTC)
-        return got
-
+def row_to_task(row: sqlite3.Row) -> Task:
     return Task(
         id=row["id"],
         type=row["type"],
@@ -129,14 +116,14 @@ def row_to_task(row: sqlite3.Row, times: dict[int, datetime] | None = None) -> T
         priority=row["priority"],
         attempts=row["attempts"],
         max_attempts=row["max_attempts"],
-        created_at=when(row["created_at"]),  # type: ignore[arg-type]
-        updated_at=when(row["updated_at"]),  # type: ignore[arg-type]
-        next_run_at=when(row["next_run_at"]),  # type: ignore[arg-type]
+        created_at=from_ms(row["created_at"]),  # type: ignore[arg-type]
+        updated_at=from_ms(row["updated_at"]),  # type: ignore[arg-type]
+        next_run_at=from_ms(row["next_run_at"]),  # type: ignore[arg-type]
         locked_by=row["locked_by"],
-        locked_at=when(row["locked_at"]),
+        locked_at=from_ms(row["locked_at"]),
         lease_id=row["lease_id"],
-        lease_expires_at=when(row["lease_expires_at"]),
-        finished_at=when(row["finished_at"]),
+        lease_expires_at=from_ms(row["lease_expires_at"]),
+        finished_at=from_ms(row["finished_at"]),
         result=loads(row["result"]),
         last_error=row["last_error"],
         checkpoint=loads(row["checkpoint"]),
