@@ -1,9 +1,9 @@
-"""Captured X GraphQL JSON -> ``Page`` (tweets and cursors). Pure: no browser, no network.
+"""Captured X timeline JSON -> ``Page`` (tweets and cursors). Pure: no browser, no network.
 
-Nothing here raises on an odd entry: it is skipped and noted in ``Page.problems``; a response
-whose structure is unrecognisable raises :class:`SchemaChanged` after saving the raw body.
-Tweet and user fields are read in ``tweets`` / ``users``; their public names are re-exported
-here, where the runtime and tests import them.
+Nothing here raises on an odd entry: it is skipped and noted in ``Page.problems``, and the raw
+body is saved; a response whose structure is unrecognisable raises :class:`SchemaChanged` after
+saving it. Tweet and user fields are read in ``tweets`` / ``users``, cursors in ``cursors``;
+their public names are re-exported here, where the runtime and tests import them.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 
 from roost.plugins.twitter.models import Tweet
 
+from .cursors import read_cursor
 from .errors import SchemaChanged
 from .fields import ShapeError, dig
 from .tweets import parse_tweet
@@ -45,6 +46,7 @@ INSTRUCTION_PATHS: dict[str, list[tuple[str, ...]]] = {
     ],
 }
 SKIP_PREFIXES = ("promoted-tweet-", "who-to-follow-", "messageprompt-", "superhero-", "pivot-")
+ENTRY_ERRORS = (ShapeError, ValueError, TypeError, AttributeError, KeyError, IndexError)
 
 
 @dataclass
@@ -86,48 +88,46 @@ def _search_key(obj: Any, key: str, depth: int) -> list[Any] | None:
     return None
 
 
-def _entry_results(entry: dict[str, Any]) -> list[Any]:
-    """Tweet results inside one entry: a single item, or a module's items."""
-    content = entry.get("content") or entry.get("item") or {}
-    single = dig(content, "itemContent", "tweet_results", "result")
-    if single is not None or dig(content, "itemContent", "tweet_results") is not None:
-        if dig(content, "itemContent", "promotedMetadata"):
-            return []
-        return [single]
-    items = content.get("items") if isinstance(content, dict) else None
-    results = []
-    for item in items if isinstance(items, list) else []:
-        inner = dig(item, "item", "itemContent")
-        if isinstance(inner, dict) and not inner.get("promotedMetadata"):
-            results.append(dig(inner, "tweet_results", "result"))
-    return results
-
-
-def _cursor(entry: dict[str, Any]) -> tuple[str | None, str | None]:
-    """(``Top``/``Bottom``, value) when the entry is a cursor."""
-    content = entry.get("content")
-    if not isinstance(content, dict):
-        return None, None
-    kind = content.get("cursorType") or dig(content, "operation", "cursor", "cursorType")
-    value = content.get("value") or dig(content, "operation", "cursor", "value")
-    entry_id = str(entry.get("entryId", ""))
-    if kind is None and entry_id.startswith("cursor-"):
-        kind = "Bottom" if entry_id.startswith("cursor-bottom") else "Top"
-    return (str(kind), str(value)) if kind and value else (None, None)
-
-
-def _entries(instructions: list[Any]) -> list[dict[str, Any]]:
-    """Every entry of every instruction kind, in order."""
-    entries: list[dict[str, Any]] = []
+def _entries(instructions: list[Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(entry id, entry) of every instruction kind, in order."""
+    entries: list[tuple[str, dict[str, Any]]] = []
     for ins in instructions:
         if not isinstance(ins, dict):
             continue
-        for key in ("entries", "moduleItems"):
+        for key in ("entries", "moduleItems"):  # TimelineAddEntries, TimelineAddToModule
             if isinstance(ins.get(key), list):
-                entries.extend(e for e in ins[key] if isinstance(e, dict))
-        if isinstance(ins.get("entry"), dict):  # TimelinePinEntry, TimelineReplaceEntry
-            entries.append(ins["entry"])
+                entries.extend(
+                    (str(e.get("entryId") or ""), e) for e in ins[key] if isinstance(e, dict)
+                )
+        if "entry" in ins:  # TimelinePinEntry, TimelineReplaceEntry
+            entry = ins["entry"] if isinstance(ins["entry"], dict) else {}
+            # a replaced entry without an id (or without a body) is still the one it replaces
+            entry_id = entry.get("entryId") or ins.get("entry_id_to_replace") or ""
+            entries.append((str(entry_id), entry))
     return entries
+
+
+def _units(entry_id: str, entry: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(id, content) of the entry, or of each item of a module: each a tweet or a cursor."""
+    content = entry.get("content") or entry.get("item")
+    items = content.get("items") if isinstance(content, dict) else None
+    if not isinstance(items, list):
+        return [(entry_id, content)]
+    return [
+        (str(item.get("entryId") or entry_id), item.get("item"))
+        for item in items
+        if isinstance(item, dict)
+    ]
+
+
+def _tweet_result(content: Any) -> tuple[bool, Any]:
+    """(is it a tweet, its ``tweet_results.result``); promoted tweets are not tweets here."""
+    inner = dig(content, "itemContent")
+    if not isinstance(inner, dict) or inner.get("promotedMetadata"):
+        return False, None
+    if "tweet_results" not in inner and inner.get("itemType") != "TimelineTweet":
+        return False, None
+    return True, dig(inner, "tweet_results", "result")
 
 
 def parse_timeline(body: Any, op: str, dump_dir: Path | None = None) -> Page:
@@ -141,49 +141,46 @@ def parse_timeline(body: Any, op: str, dump_dir: Path | None = None) -> Page:
         page.problems.append("instructions found at an undocumented path")
     counts = {"tweet_entries": 0}
     seen: set[str] = set()
-    for entry in _entries(instructions):
-        entry_id = str(entry.get("entryId", ""))
-        try:
-            _take_entry(entry, entry_id, page, seen, counts)
-        except ENTRY_ERRORS as exc:  # one odd entry must not cost the page
-            page.problems.append(f"{entry_id}: {type(exc).__name__}: {exc}")
+    for entry_id, entry in _entries(instructions):
+        if entry_id.startswith(SKIP_PREFIXES):
+            page.skipped += 1
+            continue
+        for unit_id, content in _units(entry_id, entry):
+            try:  # one odd entry must not cost the page
+                _take(unit_id, content, page, seen, counts)
+            except ENTRY_ERRORS as exc:
+                page.problems.append(f"{unit_id}: {type(exc).__name__}: {exc}")
     if page.problems:
-        page.dump = save_raw(dump_dir, op, body, "; ".join(page.problems[:5]))
-        log.warning("schema drift op=%s problems=%d dump=%s", op, len(page.problems), page.dump)
+        summary = "; ".join(page.problems[:5])
+        page.dump = save_raw(dump_dir, op, body, summary)
+        log.warning(
+            "schema drift op=%s problems=%d dump=%s: %s", op, len(page.problems), page.dump, summary
+        )
         broken = counts["tweet_entries"] - page.skipped
         if counts["tweet_entries"] and not page.tweets and broken > 0:
             raise SchemaChanged(op, f"no tweet could be parsed: {page.problems[-1]}", page.dump)
     return page
 
 
-ENTRY_ERRORS = (ShapeError, ValueError, TypeError, AttributeError, KeyError, IndexError)
-
-
-def _take_entry(
-    entry: dict[str, Any], entry_id: str, page: Page, seen: set[str], counts: dict[str, int]
-) -> None:
-    kind, value = _cursor(entry)
-    if kind == "Bottom":
-        page.bottom_cursor = value
+def _take(unit_id: str, content: Any, page: Page, seen: set[str], counts: dict[str, int]) -> None:
+    """One entry or module item into ``page``: a cursor, a tweet, or nothing we read."""
+    cursor = read_cursor(unit_id, content)
+    if cursor is not None:
+        if cursor.kind == "Bottom":
+            page.bottom_cursor = cursor.value
+        elif cursor.kind == "Top":
+            page.top_cursor = cursor.value
+        return  # other kinds ("ShowMore" replies, "Gap") are not how a timeline pages
+    is_tweet, result = _tweet_result(content)
+    if not is_tweet:
         return
-    if kind == "Top":
-        page.top_cursor = value
-        return
-    if entry_id.startswith(SKIP_PREFIXES):
+    counts["tweet_entries"] += 1
+    tweet = parse_tweet(result)
+    if tweet is None:
         page.skipped += 1
-        return
-    for result in _entry_results(entry):
-        counts["tweet_entries"] += 1
-        try:
-            tweet = parse_tweet(result)
-        except ENTRY_ERRORS as exc:
-            page.problems.append(f"{entry_id}: {type(exc).__name__}: {exc}")
-            continue
-        if tweet is None:
-            page.skipped += 1
-        elif tweet.id not in seen:
-            seen.add(tweet.id)
-            page.tweets.append(tweet)
+    elif tweet.id not in seen:
+        seen.add(tweet.id)
+        page.tweets.append(tweet)
 
 
 def save_raw(dump_dir: Path | None, op: str, body: Any, reason: str) -> Path | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from fakex import shapes
 from roost.plugins.runtime_playwright.errors import SchemaChanged
+from roost.plugins.runtime_playwright.paging import Run
 from roost.plugins.runtime_playwright.parser import (
     parse_timeline,
     parse_tweet,
@@ -235,6 +237,173 @@ def test_instructions_moved_deeper_are_still_found_and_reported(tmp_path: Path) 
     assert page.problems and page.dump is not None
 
 
+# -- cursors: every shape X has used, and a problem (not silence) for one it cannot read ----
+
+
+def cursor_item_content(kind: str | None, value: Any) -> dict[str, Any]:
+    """A cursor as an ``itemContent`` (``None`` leaves the field out)."""
+    inner: dict[str, Any] = {
+        "itemType": "TimelineTimelineCursor",
+        "__typename": "TimelineTimelineCursor",
+    }
+    if kind is not None:
+        inner["cursorType"] = kind
+    if value is not None:
+        inner["value"] = value
+    return inner
+
+
+def item_cursor(entry_id: str, kind: str | None, value: Any) -> dict[str, Any]:
+    """The TweetDetail shape of 2023-2024: the cursor nested in the entry's ``itemContent``."""
+    content = {"entryType": "TimelineTimelineItem", "itemContent": cursor_item_content(kind, value)}
+    return {"entryId": entry_id, "sortIndex": "0", "content": content}
+
+
+def test_cursors_nested_in_item_content_are_read_and_the_run_goes_on() -> None:
+    page = parse_timeline(load("search_item_cursors.json"), "SearchTimeline")
+
+    assert [t.id for t in page.tweets] == ["1760000000000000002", "1760000000000000001"]
+    assert page.bottom_cursor == "WwAAAPAoHBlWgIC-bottom"
+    assert page.top_cursor == "WwAAAPAoHBlWgIC-top"
+    assert (page.skipped, page.problems) == (0, [])
+    run = Run(limit=10)
+    run.add(page)
+    assert run.stop_reason is None and run.next_cursor == "WwAAAPAoHBlWgIC-bottom"
+
+
+def test_cursor_items_inside_a_module_are_cursors_not_tweets() -> None:
+    page = parse_timeline(load("user_tweets_module_cursors.json"), "UserTweets")
+
+    assert [t.id for t in page.tweets] == ["1830000000000000000", "1830000000000000002"]
+    assert page.bottom_cursor == "HBbAmodule-bottom"
+    assert page.top_cursor is None  # the "ShowMore" cursor opens replies: not a page cursor
+    assert (page.skipped, page.problems) == (0, [])
+
+
+def test_cursor_item_added_to_a_module_is_read() -> None:
+    good = shapes.tweet(1, shapes.user_2026("1", "a"))
+    cursor = {
+        "entryId": "search-grid-0-cursor-bottom-0",
+        "item": {"itemContent": cursor_item_content("Bottom", "grid-bottom-2")},
+    }
+    body = shapes.search_response(
+        [
+            {
+                "type": "TimelineAddToModule",
+                "moduleEntryId": "search-grid-0",
+                "moduleItems": [shapes.module_item(good, "search-grid-0-tweet-1"), cursor],
+            }
+        ]
+    )
+    page = parse_timeline(body, "SearchTimeline")
+    assert [t.id for t in page.tweets] == [good["rest_id"]]
+    assert (page.bottom_cursor, page.skipped, page.problems) == ("grid-bottom-2", 0, [])
+
+
+def test_replace_entry_with_a_nested_cursor_sets_the_bottom_cursor() -> None:
+    good = shapes.tweet(1, shapes.user_2026("1", "a"))
+    body = shapes.search_response(
+        [
+            {"type": "TimelineAddEntries", "entries": [shapes.tweet_entry(good)]},
+            {
+                "type": "TimelineReplaceEntry",
+                "entry_id_to_replace": "cursor-bottom-0",
+                "entry": item_cursor("cursor-bottom-0", "Bottom", "replaced-bottom-2"),
+            },
+        ]
+    )
+    page = parse_timeline(body, "SearchTimeline")
+    assert (page.bottom_cursor, page.problems) == ("replaced-bottom-2", [])
+
+
+def _in_entries(*entries: dict[str, Any]) -> Callable[[dict[str, Any]], list[dict[str, Any]]]:
+    def build(good: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{"type": "TimelineAddEntries", "entries": [shapes.tweet_entry(good), *entries]}]
+
+    return build
+
+
+def _replacing(entry: Any) -> Callable[[dict[str, Any]], list[dict[str, Any]]]:
+    def build(good: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            {"type": "TimelineAddEntries", "entries": [shapes.tweet_entry(good)]},
+            {
+                "type": "TimelineReplaceEntry",
+                "entry_id_to_replace": "cursor-bottom-0",
+                "entry": entry,
+            },
+        ]
+
+    return build
+
+
+def _in_module(good: dict[str, Any]) -> list[dict[str, Any]]:
+    module = shapes.module_entry("profile-conversation-1", [good])
+    broken = {"itemContent": cursor_item_content("Bottom", None)}
+    module["content"]["items"].append(
+        {"entryId": "profile-conversation-1-cursor-bottom-0", "item": broken}
+    )
+    return [{"type": "TimelineAddEntries", "entries": [module]}]
+
+
+def _plain(entry_id: str, **content: Any) -> dict[str, Any]:
+    return {"entryId": entry_id, "content": {"entryType": "TimelineTimelineCursor", **content}}
+
+
+UNREADABLE_CURSORS = {
+    "top-level, no value": (
+        _in_entries(_plain("cursor-bottom-0", cursorType="Bottom")),
+        "cursor-bottom-0",
+    ),
+    "top-level, value not a string": (
+        _in_entries(_plain("cursor-bottom-0", cursorType="Bottom", value={"token": "abc"})),
+        "cursor-bottom-0",
+    ),
+    "top-level, no cursorType and an id that does not say which": (
+        _in_entries(_plain("cursor-7", value="abc")),
+        "cursor-7",
+    ),
+    "itemContent, no value": (
+        _in_entries(item_cursor("cursor-bottom-0", "Bottom", None)),
+        "cursor-bottom-0",
+    ),
+    "cursor id, unknown content": (
+        _in_entries(
+            {
+                "entryId": "cursor-bottom-0",
+                "content": {"entryType": "TimelineCursorV2", "token": "a"},
+            }
+        ),
+        "cursor-bottom-0",
+    ),
+    "module item, no value": (_in_module, "profile-conversation-1-cursor-bottom-0"),
+    "replace entry, no value": (
+        _replacing(_plain("cursor-bottom-0", cursorType="Bottom")),
+        "cursor-bottom-0",
+    ),
+    "replace entry, no entry": (_replacing(None), "cursor-bottom-0"),
+}
+
+
+@pytest.mark.parametrize("case", list(UNREADABLE_CURSORS))
+def test_a_cursor_it_cannot_read_is_a_problem_with_the_raw_page_saved(
+    case: str, tmp_path: Path
+) -> None:
+    build, entry_id = UNREADABLE_CURSORS[case]
+    good = shapes.tweet(1, shapes.user_2026("1", "a"))
+    body = shapes.search_response(build(good))
+
+    page = parse_timeline(body, "SearchTimeline", tmp_path)
+
+    assert [t.id for t in page.tweets] == [good["rest_id"]]  # the page's tweets are kept
+    assert (page.bottom_cursor, page.top_cursor) == (None, None)
+    assert len(page.problems) == 1
+    assert page.problems[0].startswith(f"{entry_id}: ") and "cursor" in page.problems[0]
+    assert page.dump is not None
+    saved = json.loads(page.dump.read_text())
+    assert entry_id in saved["reason"] and saved["response"] == body
+
+
 def _mutations(node: Any, rng: random.Random) -> None:
     """Randomly drop keys and swap values for wrong types, in place."""
     if isinstance(node, dict):
@@ -252,7 +421,14 @@ def _mutations(node: Any, rng: random.Random) -> None:
 
 
 @pytest.mark.parametrize(
-    "fixture", ["search_2024.json", "user_tweets_2026.json", "search_media_page2.json"]
+    "fixture",
+    [
+        "search_2024.json",
+        "user_tweets_2026.json",
+        "search_media_page2.json",
+        "search_item_cursors.json",
+        "user_tweets_module_cursors.json",
+    ],
 )
 def test_never_crashes_on_mangled_responses(fixture: str, tmp_path: Path) -> None:
     """Whatever X sends, the outcome is a page or SchemaChanged; never another exception."""
