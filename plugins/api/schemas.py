@@ -10,7 +10,7 @@ from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
-from roost.core.fields import JsonDateTime, JsonInt
+from roost.core.limits import Priority, RunAt
 from roost.core.models import TaskStatus
 from roost.core.settings import format_errors
 from roost.core.tasktypes import TaskType
@@ -25,8 +25,15 @@ def request_model(task_type: TaskType) -> type[BaseModel]:
         f"{task_type.name.title()}Request",
         __base__=task_type.payload,
         __config__=None,
-        priority=(JsonInt, Field(0, ge=-1000, le=1000, description="higher runs first")),
-        runAt=(JsonDateTime | None, Field(None, description="ISO-8601 time; not run before it")),
+        priority=(Priority, Field(0, description="higher runs first")),
+        runAt=(
+            RunAt | None,
+            Field(
+                None,
+                description="ISO-8601 time with a timezone, 1970-01-01T00:00:00.000Z to "
+                "9999-12-31T23:59:59.999Z in UTC; not run before it",
+            ),
+        ),
     )
 
 
