@@ -87,6 +87,9 @@ class Task:
     last_error: str | None = None
     checkpoint: dict[str, Any] | None = None
     dedupe_key: str | None = None
+    #: Why the stored row/document could not be read as it is (its unreadable fields are
+    #: clamped or emptied here); the worker fails such a task instead of running it.
+    unreadable: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The public (REST/CLI) view: camelCase, ISO times, no lease token."""

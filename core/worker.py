@@ -232,6 +232,8 @@ class Worker:
         task_type = self.roost.registry.task_types.get(task.type)
         try:
             try:
+                if task.unreadable:  # see stores/salvage.py: running it would only guess
+                    raise PermanentError(f"stored task cannot be read: {task.unreadable}")
                 if task_type is None:
                     raise PermanentError(f"no handler for task type {task.type!r} in this worker")
                 try:

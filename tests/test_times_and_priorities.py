@@ -169,7 +169,7 @@ async def test_the_edges_of_the_range_are_stored_and_read_back_to_the_millisecon
         ids[shown] = (await roost.enqueue("SEARCH", {"query": "x"}, run_at=when)).id
     for shown, when in times.items():
         task = await roost.store.get(ids[shown])
-        assert task is not None and task.next_run_at == when
+        assert task is not None and task.next_run_at == when and task.unreadable is None
         assert main(["task", ids[shown]]) == 0
         assert json.loads(capsys.readouterr().out)["nextRunAt"] == shown
     assert main(["enqueue", "search", "y", "--run-at", "9999-12-31T23:59:59.999Z"]) == 0
