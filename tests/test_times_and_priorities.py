@@ -9,8 +9,10 @@ task past what the engines store.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -23,7 +25,9 @@ from roost.core.app import Roost
 from roost.core.cli import main
 from roost.core.errors import RetryAfter, ValidationFailed
 from roost.core.hookspecs import hookimpl
+from roost.core.limits import RUN_AT_PATTERN, parse_run_at
 from roost.core.models import TaskStatus, iso
+from roost.core.stores.sqlite_rows import from_ms, ms
 from roost.core.tasktypes import TaskContext, TaskType
 from roost.core.worker import Worker
 from roost.plugins.api.app import make_app
@@ -31,7 +35,7 @@ from store_urls import store_url
 
 P = "/api/v4/twitter"
 Client = Callable[..., Awaitable[TestClient]]
-RANGE = "must be from 1970-01-01T00:00:00.000Z to 9999-12-31T23:59:59.999Z in UTC"
+RANGE = "must be dated from 1970-01-01 to 9999-12-30 in its own timezone"
 WITH_ZONE = "must be an ISO-8601 time with a timezone, e.g. 2026-01-31T12:00:00Z"
 PRIORITY = "must be an integer from -1000 to 1000"
 
@@ -78,6 +82,7 @@ BAD_TIMES = [
         f"{RANGE} (got 9999-12-31T23:59:59-14:00)",
     ),
     ("before 1970", "1969-12-31T23:59:59+00:00", f"{RANGE} (got 1969-12-31T23:59:59+00:00)"),
+    ("dated 9999-12-31", "9999-12-31T00:00:00+00:00", f"{RANGE} (got 9999-12-31T00:00:00+00:00)"),
     ("no timezone", "2030-01-01T00:00:00", WITH_ZONE),
 ]
 
@@ -156,13 +161,15 @@ async def test_the_edges_of_the_range_are_stored_and_read_back_to_the_millisecon
     monkeypatch.setenv("ROOST_STORE__URL", url)
     roost = Roost.create(make_settings(store={"url": url}))
     await roost.start()
-    times = {
-        "1970-01-01T00:00:00.000Z": datetime(1970, 1, 1, tzinfo=UTC),
+    east, west = (
+        timezone(timedelta(hours=23, minutes=59)),
+        timezone(-timedelta(hours=23, minutes=59)),
+    )
+    times = {  # the nextRunAt shown: each one's UTC value
+        "1969-12-31T00:01:00.000Z": datetime(1970, 1, 1, tzinfo=east),
         # a time whose float timestamp * 1000 is a hair under its milliseconds
         "2004-06-19T02:52:05.034Z": datetime(2004, 6, 19, 2, 52, 5, 34000, tzinfo=UTC),
-        "9999-12-31T23:59:59.999Z": datetime(
-            9999, 12, 31, 23, 59, 59, 999000, tzinfo=timezone(timedelta(0))
-        ),
+        "9999-12-31T23:58:59.999Z": datetime(9999, 12, 30, 23, 59, 59, 999000, tzinfo=west),
     }
     ids = {}
     for shown, when in times.items():
@@ -172,14 +179,39 @@ async def test_the_edges_of_the_range_are_stored_and_read_back_to_the_millisecon
         assert task is not None and task.next_run_at == when and task.unreadable is None
         assert main(["task", ids[shown]]) == 0
         assert json.loads(capsys.readouterr().out)["nextRunAt"] == shown
-    assert main(["enqueue", "search", "y", "--run-at", "9999-12-31T23:59:59.999Z"]) == 0
+    assert main(["enqueue", "search", "y", "--run-at", "9999-12-30T23:59:59.999-23:59"]) == 0
     capsys.readouterr()
     claimed = await roost.store.call(roost.store.sync.claim, "w", None, 10, 60)
     assert sorted(iso(t.next_run_at) or "" for t in claimed) == [
-        "1970-01-01T00:00:00.000Z",
+        "1969-12-31T00:01:00.000Z",
         "2004-06-19T02:52:05.034Z",
     ]
     await roost.close()
+
+
+async def test_the_openapi_pattern_for_run_at_is_exactly_the_rule(
+    aiohttp_client: Client, make_settings: Callable[..., Any]
+) -> None:
+    """The document must not promise what the server refuses nor forbid what it takes
+    (schemathesis checks both): its pattern and the rule agree on every edge."""
+    client = await aiohttp_client(make_app(Roost.create(make_settings())))
+    doc = await (await client.get("/api/v4/openapi.json")).json()
+    found = json.dumps(doc)
+    pattern = re.compile(RUN_AT_PATTERN)
+    assert json.dumps(RUN_AT_PATTERN) in found
+    years = ["0001", "1969", "1970", "1971", "2026", "9998", "9999"]
+    days = ["01-01", "06-15", "12-30", "12-31"]
+    times = ["00:00:00", "12:30:00.5", "23:59:59.999"]
+    offsets = ["Z", "+00:00", "-00:00", "+23:59", "-23:59", "+01:00", "-01:00"]
+    for year, day, time, offset in itertools.product(years, days, times, offsets):
+        text = f"{year}-{day}T{time}{offset}"
+        try:
+            when = parse_run_at(text, "runAt")
+        except ValidationFailed:
+            when = None
+        assert (pattern.search(text) is not None) == (when is not None), text
+        if when is not None:  # and what is taken, the engines can hold
+            assert from_ms(ms(when)) == when.replace(microsecond=when.microsecond // 1000 * 1000)
 
 
 def test_iso_renders_every_year_with_four_digits() -> None:

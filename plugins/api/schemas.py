@@ -5,7 +5,7 @@ The same models validate requests and generate the OpenAPI document, so they can
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -30,8 +30,8 @@ def request_model(task_type: TaskType) -> type[BaseModel]:
             RunAt | None,
             Field(
                 None,
-                description="ISO-8601 time with a timezone, 1970-01-01T00:00:00.000Z to "
-                "9999-12-31T23:59:59.999Z in UTC; not run before it",
+                description="ISO-8601 time with a timezone, dated 1970-01-01 to 9999-12-30 "
+                "in that timezone; not run before it",
             ),
         ),
     )
@@ -53,8 +53,7 @@ def parse_request(
             f"{task_type.name}: {format_errors(exc)}",
             exc.errors(include_url=False, include_context=False, include_input=False),
         ) from None
-    run_at = model.runAt.astimezone(UTC) if model.runAt else None  # type: ignore[attr-defined]
-    return model, model.priority, run_at  # type: ignore[attr-defined]
+    return model, model.priority, model.runAt  # type: ignore[attr-defined]
 
 
 class CreatedTask(BaseModel):
