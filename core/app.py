@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
@@ -13,6 +13,7 @@ import pluggy
 from pydantic import BaseModel, ValidationError
 
 from .errors import ConfigError, StoreUnavailable, ValidationFailed
+from .limits import check_priority, check_run_at
 from .models import NewTask, Task
 from .plugins import Registry, build_registry, make_plugin_manager
 from .retry import RetryPolicy
@@ -139,14 +140,14 @@ class Roost:
         run_at: datetime | None = None,
         dedupe_key: str | None = None,
     ) -> NewTask:
-        """Validate ``payload`` with the task type's model; raise ValidationFailed if it does not fit."""
+        """Validate ``payload`` with the task type's model, and ``priority`` and ``run_at``
+        (an aware time) with :mod:`.limits`; raise ValidationFailed if one does not fit."""
         task_type = self.task_type(type_name)
+        priority, run_at = check_priority(priority), check_run_at(run_at)
         try:
             model = task_type.parse(payload)
         except ValidationError as exc:
             raise _failed(f"{type_name} payload", exc) from None
-        if run_at is not None and run_at.tzinfo is None:
-            run_at = run_at.replace(tzinfo=UTC)
         return NewTask(
             type=type_name,
             payload=task_type.dump(model),
@@ -167,12 +168,11 @@ class Roost:
         """:meth:`new_task` for many payloads of one type, validated in one pydantic call.
         ValidationFailed names each bad payload by its index; then none is returned."""
         task_type = self.task_type(type_name)
+        priority, run_at = check_priority(priority), check_run_at(run_at)
         try:
             dumped = task_type.dump_many(task_type.parse_many(payloads))
         except ValidationError as exc:
             raise _failed(f"{type_name} payloads (index.field)", exc) from None
-        if run_at is not None and run_at.tzinfo is None:
-            run_at = run_at.replace(tzinfo=UTC)
         attempts = self.policy_for(task_type).max_attempts
         return [NewTask(type_name, payload, priority, run_at, attempts) for payload in dumped]
 

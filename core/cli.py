@@ -9,11 +9,11 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from .app import Roost
 from .errors import ConfigError, RoostError, StoreUnavailable, ValidationFailed
+from .limits import parse_priority, parse_run_at
 from .models import is_task_id
 from .plugins import plugin_rows
 from .settings import load_settings
@@ -54,8 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     enqueue.add_argument(
         "value", nargs="?", help="the main field (query for search, username for account)"
     )
-    enqueue.add_argument("--priority", type=int, default=0)
-    enqueue.add_argument("--run-at", help="ISO-8601 time; not run before it")
+    enqueue.add_argument("--priority", default="0", help="-1000..1000, higher runs first")
+    enqueue.add_argument(
+        "--run-at",
+        help="ISO-8601 time with a timezone (e.g. 2026-01-31T12:00:00Z); not run before it",
+    )
 
     sub.add_parser("stats", help="queue counts per status")
     sub.add_parser("recover", help="return tasks with expired leases to the queue now")
@@ -200,14 +203,9 @@ def cmd_enqueue(roost: Roost, args: argparse.Namespace, extra: list[str]) -> int
         if task_type.cli_arg is None:
             raise ValidationFailed(f"{args.kind} takes no positional value; use --field VALUE")
         payload[task_type.cli_arg] = args.value
-    run_at = None
-    if args.run_at:
-        try:
-            run_at = datetime.fromisoformat(args.run_at.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValidationFailed(f"--run-at {args.run_at!r} is not an ISO-8601 time") from None
-        run_at = run_at if run_at.tzinfo else run_at.replace(tzinfo=UTC)
-    new = roost.new_task(task_type.name, payload, priority=args.priority, run_at=run_at)
+    priority = parse_priority(args.priority, "--priority")
+    run_at = None if args.run_at is None else parse_run_at(args.run_at, "--run-at")
+    new = roost.new_task(task_type.name, payload, priority=priority, run_at=run_at)
     task = _sync(roost).enqueue(new)
     return _print({"taskId": task.id, "type": task.type, "status": task.status.value})
 

@@ -30,8 +30,8 @@ class RetryAfter(RoostError):
     """
 
     def __init__(self, seconds: float, reason: str = "", *, charge: bool = False) -> None:
-        if seconds < 0:
-            raise ValueError("RetryAfter seconds must be >= 0")
+        if not seconds >= 0:  # also refuses NaN, which no time can be computed from
+            raise ValueError(f"RetryAfter seconds must be a number >= 0 (got {seconds!r})")
         self.seconds = float(seconds)
         self.reason = reason
         self.charge = charge

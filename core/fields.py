@@ -12,11 +12,17 @@ from datetime import date
 from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BeforeValidator, StrictBool
+from pydantic_core import PydanticCustomError
+
+
+def _invalid(problem: str) -> PydanticCustomError:
+    """A validation error whose message is ``problem`` as written (no "Value error, ")."""
+    return PydanticCustomError("value_error", "{problem}", {"problem": problem})
 
 
 def _json_number(value: Any) -> Any:
     if isinstance(value, str | bytes | bool):
-        raise ValueError("must be a JSON integer (not text or a boolean)")
+        raise _invalid("must be a JSON integer (not text or a boolean)")
     return value
 
 
@@ -27,7 +33,7 @@ def _text_matching(pattern: str, what: str) -> BeforeValidator:
         if isinstance(value, date):  # already a date/datetime (Python callers)
             return value
         if not isinstance(value, str) or not regex.match(value):
-            raise ValueError(f"must be {what}")
+            raise _invalid(f"must be {what}")
         return value
 
     return BeforeValidator(check)
@@ -41,13 +47,15 @@ JsonInt = Annotated[int, NOT_TEXT]
 JsonBool = StrictBool
 #: ``"YYYY-MM-DD"`` only (not a timestamp).
 JsonDate = Annotated[date, _text_matching(r"^\d{4}-\d\d-\d\d$", "a date YYYY-MM-DD")]
+#: What :data:`JsonDateTime` says of a value that is not one.
+TIME_RULE = "must be an ISO-8601 time with a timezone, e.g. 2026-01-31T12:00:00Z"
 #: An RFC 3339 time with a timezone (``Z`` or ``+01:00``) only (not a timestamp).
 JsonDateTime = Annotated[
     AwareDatetime,
     _text_matching(
         r"^\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)$",
-        "an ISO-8601 time with a timezone, e.g. 2026-01-31T12:00:00Z",
+        TIME_RULE.removeprefix("must be "),
     ),
 ]
 
-__all__ = ["NOT_TEXT", "JsonBool", "JsonDate", "JsonDateTime", "JsonInt"]
+__all__ = ["NOT_TEXT", "TIME_RULE", "JsonBool", "JsonDate", "JsonDateTime", "JsonInt"]

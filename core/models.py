@@ -60,7 +60,8 @@ def iso(dt: datetime | None) -> str | None:
     """ISO-8601 UTC with milliseconds and ``Z``, as the REST contract documents."""
     if dt is None:
         return None
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    # isoformat pads the year to four digits (strftime's %Y does not, below year 1000)
+    return dt.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 @dataclass(slots=True)
@@ -86,6 +87,9 @@ class Task:
     last_error: str | None = None
     checkpoint: dict[str, Any] | None = None
     dedupe_key: str | None = None
+    #: Why the stored row/document could not be read as it is (its unreadable fields are
+    #: clamped or emptied here); the worker fails such a task instead of running it.
+    unreadable: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The public (REST/CLI) view: camelCase, ISO times, no lease token."""

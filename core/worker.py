@@ -18,7 +18,6 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -26,6 +25,7 @@ from pydantic import ValidationError
 
 from .app import Roost
 from .errors import LeaseLost, PermanentError, StoreUnavailable
+from .limits import after
 from .models import Task, utcnow
 from .retry import decide
 from .tasktypes import TaskContext
@@ -232,6 +232,8 @@ class Worker:
         task_type = self.roost.registry.task_types.get(task.type)
         try:
             try:
+                if task.unreadable:  # see stores/salvage.py: running it would only guess
+                    raise PermanentError(f"stored task cannot be read: {task.unreadable}")
                 if task_type is None:
                     raise PermanentError(f"no handler for task type {task.type!r} in this worker")
                 try:
@@ -269,7 +271,7 @@ class Worker:
         policy = dataclasses.replace(policy, max_attempts=task.max_attempts)
         decision = decide(policy, task.attempts, exc)
         if decision.retry:
-            run_at = utcnow() + timedelta(seconds=decision.delay)
+            run_at = after(decision.delay, utcnow())  # no later than the engines can store
             if await self._fenced(
                 "reschedule",
                 task.id,

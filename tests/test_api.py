@@ -243,6 +243,38 @@ BAD_INPUT = [
         400,
         "invalid_payload",
     ),
+    (
+        "runAt before year 1 in UTC",
+        "search",
+        b'{"query": "x", "runAt": "0001-01-01T00:00:00+14:00"}',
+        "application/json",
+        400,
+        "invalid_payload",
+    ),
+    (
+        "runAt after year 9999 in UTC",
+        "search",
+        b'{"query": "x", "runAt": "9999-12-31T23:59:59-14:00"}',
+        "application/json",
+        400,
+        "invalid_payload",
+    ),
+    (
+        "runAt before 1970",
+        "account",
+        b'{"username": "a", "runAt": "1969-07-20T20:17:40Z"}',
+        "application/json",
+        400,
+        "invalid_payload",
+    ),
+    (
+        "priority of 20 digits",
+        "search",
+        b'{"query": "x", "priority": 99999999999999999999}',
+        "application/json",
+        400,
+        "invalid_payload",
+    ),
 ]
 
 

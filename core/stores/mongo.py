@@ -13,11 +13,12 @@ import secrets
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
 from bson import ObjectId
+from bson.codec_options import DatetimeConversion
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.collection import Collection
 from pymongo.errors import ConfigurationError, DuplicateKeyError, InvalidURI, PyMongoError
@@ -27,6 +28,7 @@ from ..hookspecs import hookimpl
 from ..models import NewTask, QueueStats, Task, TaskStatus, utcnow
 from ..settings import StoreSettings
 from ..store import TaskStore
+from .salvage import Salvage, as_int
 
 RUNNING = TaskStatus.RUNNING.value
 PENDING = TaskStatus.PENDING.value
@@ -51,34 +53,31 @@ INDEXES: list[tuple[list[tuple[str, int]], dict[str, Any]]] = [
 ]
 
 
-def _aware(dt: datetime | None) -> datetime | None:
-    """BSON dates come back naive (UTC) unless the client is tz_aware; normalise."""
-    if dt is None:
-        return None
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
 def doc_to_task(doc: Mapping[str, Any]) -> Task:
-    return Task(
+    """Read field by field (:mod:`.salvage`): a document another tool wrote, with a date
+    outside Python's range or a field of the wrong type, still reads (and says why not)."""
+    s = Salvage()
+    created = s.time("createdAt", doc.get("createdAt"), required=True)
+    return s.task(
         id=str(doc["_id"]),
-        type=doc["type"],
-        payload=doc.get("payload") or {},
-        status=TaskStatus(doc["status"]),
-        priority=doc.get("priority", 0),
-        attempts=doc.get("attempts", 0),
-        max_attempts=doc.get("maxAttempts", 3),
-        created_at=_aware(doc["createdAt"]),  # type: ignore[arg-type]
-        updated_at=_aware(doc.get("updatedAt") or doc["createdAt"]),  # type: ignore[arg-type]
-        next_run_at=_aware(doc.get("nextRunAt") or doc["createdAt"]),  # type: ignore[arg-type]
-        locked_by=doc.get("lockedBy"),
-        locked_at=_aware(doc.get("lockedAt")),
-        lease_id=doc.get("leaseId"),
-        lease_expires_at=_aware(doc.get("leaseExpiresAt")),
-        finished_at=_aware(doc.get("finishedAt")),
-        result=doc.get("result"),
-        last_error=doc.get("lastError"),
-        checkpoint=doc.get("checkpoint"),
-        dedupe_key=doc.get("dedupeKey"),
+        type=s.text("type", doc.get("type"), required=True),
+        payload=s.obj("payload", doc.get("payload")) or {},  # the seed's tasks may have none
+        status=s.status("status", doc.get("status")),
+        priority=s.integer("priority", doc.get("priority"), 0),
+        attempts=s.integer("attempts", doc.get("attempts"), 0),
+        max_attempts=s.integer("maxAttempts", doc.get("maxAttempts"), 3),
+        created_at=created,
+        updated_at=s.time("updatedAt", doc.get("updatedAt")) or created,
+        next_run_at=s.time("nextRunAt", doc.get("nextRunAt")) or created,
+        locked_by=s.text("lockedBy", doc.get("lockedBy")),
+        locked_at=s.time("lockedAt", doc.get("lockedAt")),
+        lease_id=s.text("leaseId", doc.get("leaseId")),
+        lease_expires_at=s.time("leaseExpiresAt", doc.get("leaseExpiresAt")),
+        finished_at=s.time("finishedAt", doc.get("finishedAt")),
+        result=s.obj("result", doc.get("result")),
+        last_error=s.text("lastError", doc.get("lastError")),
+        checkpoint=s.obj("checkpoint", doc.get("checkpoint")),
+        dedupe_key=s.text("dedupeKey", doc.get("dedupeKey")),
     )
 
 
@@ -108,6 +107,11 @@ class MongoStore(TaskStore):
         db_name = (urlparse(url).path or "/").lstrip("/") or database
         self.db = client[db_name]
         self.tasks: Collection[Any] = self.db[collection]
+        if not mock:  # a BSON date outside Python's years 1-9999 reads as a DatetimeMS
+            auto = self.tasks.codec_options.with_options(
+                datetime_conversion=DatetimeConversion.DATETIME_AUTO
+            )
+            self.tasks = self.tasks.with_options(codec_options=auto)
         self._lock = _MOCK_LOCK if mock else None
         if mock:
             self.max_threads = 1
@@ -234,8 +238,9 @@ class MongoStore(TaskStore):
                 claimed += self.tasks.find({"_id": {"$in": ids}, "leaseId": lease_id})
             if len(claimed) >= limit or len(ids) < want:
                 break
-        claimed.sort(key=lambda d: (-d["priority"], d["nextRunAt"], d["_id"]))
-        return [doc_to_task(d) for d in claimed]
+        tasks = [doc_to_task(d) for d in claimed]
+        tasks.sort(key=lambda t: (-t.priority, t.next_run_at, t.id))  # read first: see salvage
+        return tasks
 
     def _fenced(self, task_id: str, lease_id: str, update: dict[str, Any]) -> bool:
         with self._op():
@@ -362,7 +367,8 @@ class MongoStore(TaskStore):
                 )
             )
         for doc in expired:
-            if doc.get("attempts", 0) >= doc.get("maxAttempts", 3):
+            attempts, most = as_int(doc.get("attempts"), 0), as_int(doc.get("maxAttempts"), 3)
+            if (attempts or 0) >= (3 if most is None else most):  # fields of another type too
                 update = {
                     "$set": {
                         "status": "FAILED",

@@ -259,9 +259,11 @@ class SQLiteStore(TaskStore):
                 " RETURNING " + CLAIMED,
                 params,
             ).fetchall()
-        rows.sort(key=lambda r: (-r[3], r[7], r[0]))  # RETURNING's order is not the claim's
         expires = from_ms(lease_ms)
-        return [claimed_task(row, worker_id, now, lease_id, expires) for row in rows]  # type: ignore[arg-type]
+        tasks = [claimed_task(row, worker_id, now, lease_id, expires) for row in rows]  # type: ignore[arg-type]
+        # RETURNING's order is not the claim's; sorted once read (a bad row's values are not)
+        tasks.sort(key=lambda t: (-t.priority, t.next_run_at, t.id))
+        return tasks
 
     @_translate
     def complete(self, task_id: str, lease_id: str, result: dict[str, Any] | None) -> bool:

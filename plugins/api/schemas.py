@@ -5,12 +5,12 @@ The same models validate requests and generate the OpenAPI document, so they can
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
-from roost.core.fields import JsonDateTime, JsonInt
+from roost.core.limits import Priority, RunAt
 from roost.core.models import TaskStatus
 from roost.core.settings import format_errors
 from roost.core.tasktypes import TaskType
@@ -25,8 +25,15 @@ def request_model(task_type: TaskType) -> type[BaseModel]:
         f"{task_type.name.title()}Request",
         __base__=task_type.payload,
         __config__=None,
-        priority=(JsonInt, Field(0, ge=-1000, le=1000, description="higher runs first")),
-        runAt=(JsonDateTime | None, Field(None, description="ISO-8601 time; not run before it")),
+        priority=(Priority, Field(0, description="higher runs first")),
+        runAt=(
+            RunAt | None,
+            Field(
+                None,
+                description="ISO-8601 time with a timezone, dated 1970-01-01 to 9999-12-30 "
+                "in that timezone; not run before it",
+            ),
+        ),
     )
 
 
@@ -46,8 +53,7 @@ def parse_request(
             f"{task_type.name}: {format_errors(exc)}",
             exc.errors(include_url=False, include_context=False, include_input=False),
         ) from None
-    run_at = model.runAt.astimezone(UTC) if model.runAt else None  # type: ignore[attr-defined]
-    return model, model.priority, run_at  # type: ignore[attr-defined]
+    return model, model.priority, model.runAt  # type: ignore[attr-defined]
 
 
 class CreatedTask(BaseModel):
