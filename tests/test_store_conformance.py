@@ -135,9 +135,14 @@ def test_heartbeat_with_held_and_lost_leases_extends_only_the_held(store: TaskSt
     [rerun] = store.claim(W, None, 1, 60)  # one is run anew by this worker, and completes
     assert store.complete(rerun.id, rerun.lease_id, None)
     [waiting] = set(lost) - {newer.id, rerun.id}  # one waits, PENDING
+    add(store, 2, type="U")
+    done, failed = store.claim(W, ["U"], 2, 60)  # finished by this worker under the lease it
+    assert store.complete(done.id, done.lease_id, None)  # still remembers: a heartbeat that
+    assert store.fail(failed.id, failed.lease_id, "x")  # raced with its own completions
     unknown = "0123456789abcdef01234567"
     leases = {held_a.id: held_a.lease_id, held_b.id: held_b.lease_id, unknown: "no-such-lease"}
     leases.update({t.id: t.lease_id for t in stale.values()})  # what this worker still remembers
+    leases.update({done.id: done.lease_id, failed.id: failed.lease_id})
 
     assert store.heartbeat(W, leases, 120) == {held_a.id, held_b.id}
 
@@ -154,8 +159,10 @@ def test_heartbeat_with_held_and_lost_leases_extends_only_the_held(store: TaskSt
     assert 50 < (other.lease_expires_at - utcnow()).total_seconds() <= 60.5
     assert get(store, rerun.id).status == TaskStatus.DONE
     assert get(store, waiting).status == TaskStatus.PENDING
+    for tid in (done.id, failed.id):  # a finished task gets no lease back
+        assert get(store, tid).lease_expires_at is None
     s = store.stats()
-    assert (s.pending, s.running, s.done, s.total) == (1, 3, 1, 5)
+    assert (s.pending, s.running, s.done, s.failed, s.total) == (1, 3, 2, 1, 7)
 
 
 def test_recover_returns_expired_leases_or_fails_when_attempts_are_used(store: TaskStore) -> None:
