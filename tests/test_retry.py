@@ -48,3 +48,22 @@ def test_retry_after_waits_as_told_without_charging() -> None:
 
 def test_timeouts_are_described() -> None:
     assert "timeout" in decide(RetryPolicy(), 1, TimeoutError()).error
+
+
+def test_linear_and_exponential_are_capped_at_max_delay() -> None:
+    assert RetryPolicy(strategy="linear", base_delay=60, max_delay=100).delay(3) == 100
+    capped = RetryPolicy(base_delay=10, factor=10, max_delay=50, jitter=0.2)
+    assert capped.delay(4, rand=lambda: 0.5) == 50
+    assert capped.delay(4, rand=lambda: 1.0) == pytest.approx(60)  # the cap, then the jitter
+
+
+def test_random_jitter_stays_within_its_bounds_and_varies() -> None:
+    policy = RetryPolicy(base_delay=10, factor=2, jitter=0.2)
+    samples = [policy.delay(2) for _ in range(1000)]
+    assert all(16 <= s <= 24 for s in samples)
+    assert len(set(samples)) > 100
+
+
+def test_charged_retry_after_retries_while_attempts_are_left() -> None:
+    d = decide(RetryPolicy(max_attempts=3), 2, RetryAfter(30, charge=True))
+    assert (d.retry, d.delay, d.charge) == (True, 30, True)

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
+import bson
 from bson import ObjectId
 from bson.codec_options import DatetimeConversion
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
@@ -162,6 +163,8 @@ class MongoStore(TaskStore):
             if new.dedupe_key is not None:
                 doc["dedupeKey"] = new.dedupe_key
             docs.append(doc)
+        for doc in docs:  # all or none: a document BSON cannot hold fails before any write
+            bson.encode(doc)
         with self._op():
             plain = [d for d in docs if "dedupeKey" not in d]
             if plain:

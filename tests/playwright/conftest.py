@@ -72,6 +72,7 @@ async def make_runtime(
 
 @pytest.fixture(autouse=True)
 def _playwright_logs(caplog: pytest.LogCaptureFixture) -> None:
+    """The runtime's INFO lines in a failed test's report (tests assert behaviour, not them)."""
     caplog.set_level(logging.INFO, logger="roost.playwright")
 
 
