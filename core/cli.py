@@ -270,7 +270,7 @@ def cmd_task(roost: Roost, args: argparse.Namespace, _: list[str]) -> int:
 
 
 def cmd_plugins(roost: Roost, *_: Any) -> int:
-    rows = plugin_rows(roost.pm, roost.registry)
+    rows = plugin_rows(roost.pm, roost.registry, roost)
     width = max(len(r["plugin"]) for r in rows)
     for r in rows:
         provides = "; ".join(
