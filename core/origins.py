@@ -17,20 +17,20 @@ from .errors import ConfigError
 
 ENV_PREFIX = "roost_"
 NESTED = "__"
-Path = tuple[str, ...]
+KeyPath = tuple[str, ...]
 
 
 @dataclass
 class Origins:
     """Key paths and the source that set them, highest priority first."""
 
-    entries: list[tuple[Path, str]] = field(default_factory=list)
+    entries: list[tuple[KeyPath, str]] = field(default_factory=list)
 
-    def add(self, path: Path, label: str) -> None:
+    def add(self, path: KeyPath, label: str) -> None:
         self.entries.append((path, label))
 
     def add_tree(
-        self, data: Mapping[str, Any], label: Callable[[Path], str], at: Path = ()
+        self, data: Mapping[str, Any], label: Callable[[KeyPath], str], at: KeyPath = ()
     ) -> None:
         """Every leaf of a nested mapping (a TOML document, keyword arguments)."""
         for key, value in data.items():
@@ -50,7 +50,7 @@ class Origins:
         return None
 
 
-def env_settings(environ: Mapping[str, str], tables: Iterable[str]) -> list[tuple[Path, str]]:
+def env_settings(environ: Mapping[str, str], tables: Iterable[str]) -> list[tuple[KeyPath, str]]:
     """``(key path, NAME)`` of each ``ROOST_<table>[__<key>...]`` variable, as pydantic-settings
     reads them (case-insensitive). ``ROOST_<unknown>__<key>`` is a misspelt table: an error.
     Other ``ROOST_*`` names without ``__`` (``ROOST_SETTINGS``, ``ROOST_NO_ENTRY_POINTS``) are
@@ -72,7 +72,9 @@ def env_settings(environ: Mapping[str, str], tables: Iterable[str]) -> list[tupl
     return found
 
 
-def env_parse_error(message: str, environ: Mapping[str, str], env: list[tuple[Path, str]]) -> str:
+def env_parse_error(
+    message: str, environ: Mapping[str, str], env: list[tuple[KeyPath, str]]
+) -> str:
     """pydantic-settings' "error parsing value for field "x"" as the variable to fix."""
     match = re.search(r'field "(\w+)"', message)
     table = match.group(1) if match else None
