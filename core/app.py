@@ -16,8 +16,9 @@ from .errors import ConfigError, StoreUnavailable, ValidationFailed
 from .limits import check_priority, check_run_at
 from .models import NewTask, Task
 from .plugins import Registry, build_registry, make_plugin_manager
+from .problems import format_errors
 from .retry import RetryPolicy
-from .settings import Settings, format_errors, load_settings
+from .settings import Settings, load_settings
 from .store import AsyncStore
 from .tasktypes import TaskType
 
@@ -51,15 +52,18 @@ class Roost:
 
     # -- assembly ----------------------------------------------------------------------
     def _open_store(self) -> Any:
-        url = self.settings.store.url
+        url, where = self.settings.store.url, self.settings.source("store", "url")
         try:
             scheme = urlparse(url).scheme
         except ValueError as exc:
-            raise ConfigError(f"{self.settings.where()}: store.url: {exc}") from None
+            raise ConfigError(f"{where}: store.url: {exc}") from None
         opener = self.registry.stores.get(scheme)
         if opener is None:
             known = ", ".join(f"{s}://" for s in sorted(self.registry.stores))
-            raise ConfigError(f"store.url {url!r}: unknown scheme {scheme!r}; known: {known}")
+            shown = self.settings.public()["store"]["url"]  # without its password
+            raise ConfigError(
+                f"{where}: store.url {shown!r}: unknown scheme {scheme!r}; known: {known}"
+            )
         return opener(self.settings.store)
 
     def _check_runtime_settings(self) -> BaseModel | None:
@@ -68,23 +72,31 @@ class Roost:
         known = self.registry.runtimes
         if cfg.name not in known:
             raise ConfigError(
-                f"{self.settings.where()}: runtime.name = {cfg.name!r} is not a registered runtime; "
-                f"available: {', '.join(sorted(known)) or 'none'}"
+                f"{self.settings.source('runtime', 'name')}: runtime.name = {cfg.name!r} is not "
+                f"a registered runtime; available: {', '.join(sorted(known)) or 'none'}"
             )
         chosen = None
         for name in cfg.model_extra or {}:
             spec = known.get(name)
             if spec is None:
                 raise ConfigError(
-                    f"{self.settings.where()}: runtime.{name}: no runtime named {name!r} is registered"
+                    f"{self.settings.source('runtime', name)}: runtime.{name}: "
+                    f"no runtime named {name!r} is registered"
                 )
             if spec.settings_model is None:
-                raise ConfigError(f"runtime.{name}: runtime {name!r} takes no settings")
+                raise ConfigError(
+                    f"{self.settings.source('runtime', name)}: runtime.{name}: "
+                    f"runtime {name!r} takes no settings"
+                )
             try:
                 model = spec.settings_model.model_validate(cfg.table(name))
             except ValidationError as exc:
-                where = self.settings.where()
-                raise ConfigError(f"{where}: runtime.{name}.{format_errors(exc)}") from None
+                message = format_errors(
+                    exc,
+                    at=("runtime", name),
+                    label=lambda loc: self.settings.source(*map(str, loc)),
+                )
+                raise ConfigError(message) from None
             if name == cfg.name:
                 chosen = model
         spec = known[cfg.name]
@@ -147,7 +159,7 @@ class Roost:
         try:
             model = task_type.parse(payload)
         except ValidationError as exc:
-            raise _failed(f"{type_name} payload", exc) from None
+            raise _failed(f"{type_name} payload", exc, task_type.payload) from None
         return NewTask(
             type=type_name,
             payload=task_type.dump(model),
@@ -172,7 +184,7 @@ class Roost:
         try:
             dumped = task_type.dump_many(task_type.parse_many(payloads))
         except ValidationError as exc:
-            raise _failed(f"{type_name} payloads (index.field)", exc) from None
+            raise _failed(f"{type_name} payloads (index.field)", exc, task_type.payload) from None
         attempts = self.policy_for(task_type).max_attempts
         return [NewTask(type_name, payload, priority, run_at, attempts) for payload in dumped]
 
@@ -188,6 +200,7 @@ class Roost:
         return await self.store.enqueue_many(tasks)
 
 
-def _failed(what: str, exc: ValidationError) -> ValidationFailed:
+def _failed(what: str, exc: ValidationError, model: type[BaseModel]) -> ValidationFailed:
     errors = exc.errors(include_url=False, include_context=False, include_input=False)
-    return ValidationFailed(f"{what}: {format_errors(exc)}", [dict(e) for e in errors])
+    message = format_errors(exc, fields_of=model)
+    return ValidationFailed(f"{what}: {message}", [dict(e) for e in errors])

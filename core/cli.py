@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)-7s %(name)s %(message)s",
     )
     try:
-        settings = load_settings(args.config)
+        settings = load_settings(args.config, **_flag_settings(args))
         if args.command == "config":
             return _print(settings.public())
         roost = Roost.create(settings)
@@ -95,6 +95,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RoostError as exc:
         print(f"roost: {exc}", file=sys.stderr)
         return 1
+
+
+#: Command-line flags that override a setting: validated with it, named in its errors.
+FLAG_SETTINGS = {"host": "api.host", "port": "api.port", "concurrency": "worker.max_concurrent"}
+
+
+def _flag_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """``load_settings`` keywords for the flags given: ``--port 0x`` is a settings error
+    that names ``--port``, like a bad ``ROOST_API__PORT`` names the variable."""
+    overrides: dict[str, Any] = {"argument_names": {}}
+    for flag, key in FLAG_SETTINGS.items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            table, name = key.split(".")
+            overrides.setdefault(table, {})[name] = value
+            overrides["argument_names"][key] = f"--{flag}"
+    return overrides
 
 
 def _print(data: Any) -> int:
@@ -251,7 +268,7 @@ def cmd_task(roost: Roost, args: argparse.Namespace, _: list[str]) -> int:
 
 
 def cmd_plugins(roost: Roost, *_: Any) -> int:
-    rows = plugin_rows(roost.pm, roost.registry)
+    rows = plugin_rows(roost.pm, roost.registry, roost)
     width = max(len(r["plugin"]) for r in rows)
     for r in rows:
         provides = "; ".join(

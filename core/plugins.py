@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import version as dist_version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -21,6 +21,9 @@ from .errors import ConfigError
 from .settings import StoreSettings
 from .store import TaskStore
 from .tasktypes import RuntimeSpec, TaskType
+
+if TYPE_CHECKING:
+    from .app import Roost
 
 ENTRY_POINT_GROUP = "roost"
 NO_ENTRY_POINTS_ENV = "ROOST_NO_ENTRY_POINTS"
@@ -163,9 +166,17 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
     return reg
 
 
-def plugin_rows(pm: pluggy.PluginManager, reg: Registry) -> list[dict[str, Any]]:
-    """One row per loaded plugin: name, version, and what it registered (``roost plugins``)."""
+def plugin_rows(
+    pm: pluggy.PluginManager, reg: Registry, roost: Roost | None = None
+) -> list[dict[str, Any]]:
+    """One row per loaded plugin: name, version, and what it registered (``roost plugins``).
+
+    A column per registration hook: the registry's kinds, then every other ``register_*``
+    hook (web routes, ...), whose implementations are called here with a recording
+    ``register`` (and ``roost``, when they take it and it is given).
+    """
     dists = {id(p): d for p, d in pm.list_plugin_distinfo()}
+    others = _other_registrations(pm, roost)
     rows = []
     for name, plugin in pm.list_name_plugin():
         if plugin is None:
@@ -176,8 +187,50 @@ def plugin_rows(pm: pluggy.PluginManager, reg: Registry) -> list[dict[str, Any]]
             row[f"{kind}s"] = sorted(
                 item for (k, item), owner in reg.owners.items() if k == kind and owner == name
             )
+        for column, by_plugin in others.items():
+            row[column] = by_plugin.get(name, [])
         rows.append(row)
     return rows
+
+
+def registration_hooks() -> list[str]:
+    """Every ``register_*`` hook of the contract."""
+    return sorted(n for n in dir(hookspecs) if n.startswith("register_"))
+
+
+def _other_registrations(
+    pm: pluggy.PluginManager, roost: Roost | None
+) -> dict[str, dict[str, list[str]]]:
+    """``{column: {plugin: [item, ...]}}`` for the hooks the registry does not collect."""
+    collected = {hook for hook, *_ in _KINDS}
+    out: dict[str, dict[str, list[str]]] = {}
+    for hook in registration_hooks():
+        if hook in collected:
+            continue
+        column = hook.removeprefix("register_").replace("_", " ")
+        out[column] = {}
+        for impl in getattr(pm.hook, hook).get_hookimpls():
+            found: list[Any] = []
+            kwargs = {"register": found.append, "roost": roost}
+            if roost is None and "roost" in impl.argnames:
+                continue
+            try:
+                impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
+            except Exception as exc:  # a listing must not die of one plugin
+                found = [f"(failed: {type(exc).__name__}: {exc})"]
+            out[column][impl.plugin_name] = [text for item in found for text in _describe(item)]
+    return out
+
+
+def _describe(item: Any) -> list[str]:
+    """``GET /path`` for an aiohttp route, each entry of a route table, else ``str(item)``."""
+    if hasattr(item, "method") and hasattr(item, "path"):
+        return [f"{item.method} {item.path}"]
+    if hasattr(item, "prefix") and hasattr(item, "path"):  # a static route
+        return [f"static {item.prefix}"]
+    if isinstance(item, Iterable) and not isinstance(item, str | bytes):
+        return [text for sub in item for text in _describe(sub)]
+    return [str(item)]
 
 
 def _own_version() -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,10 +26,13 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    SettingsError,
     TomlConfigSettingsSource,
 )
 
 from .errors import ConfigError
+from .origins import Origins, env_parse_error, env_settings
+from .problems import format_errors as format_errors  # re-exported: its old home
 from .retry import RetryPolicy
 
 DEFAULT_FILE = "settings.toml"
@@ -83,6 +87,33 @@ class ApiSettings(Section):
             raise ValueError("must start with /api/ and not end with /, e.g. /api/v4/twitter")
         return value
 
+    @field_validator("token")
+    @classmethod
+    def _token(cls, value: SecretStr | None) -> SecretStr | None:
+        """A token no client can send is refused at start-up, not by a 401 at every request."""
+        problem = None if value is None else token_problem(value.get_secret_value())
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
+def token_problem(token: str) -> str | None:
+    """Why ``token`` cannot work in ``Authorization: Bearer <token>``, or None.
+
+    Never quotes the token: the message goes to terminals and logs.
+    """
+    if not token.strip():
+        return "is empty: unset it to serve without a token, or set a real one"
+    if token != token.strip():
+        return "has leading or trailing whitespace, which HTTP strips from a header: remove it"
+    bad = next((i for i, ch in enumerate(token) if not " " <= ch <= "~"), None)
+    if bad is not None:
+        return (
+            f"character {bad + 1} is not printable ASCII: a newline, a control character or "
+            "non-ASCII text cannot be sent alike by every client"
+        )
+    return None
+
 
 class RuntimeSettings(BaseModel):
     """``name`` picks the runtime; ``[runtime.<name>]`` tables are checked by that runtime."""
@@ -110,6 +141,7 @@ class Settings(BaseSettings):
     )
 
     _file: Path | None = PrivateAttr(None)
+    _origins: Origins = PrivateAttr(default_factory=Origins)
 
     store: StoreSettings = Field(default_factory=StoreSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
@@ -132,6 +164,11 @@ class Settings(BaseSettings):
     def where(self) -> str:
         """Where these settings came from, for error messages."""
         return f"settings ({self._file})" if self._file else "settings"
+
+    def source(self, *key: str) -> str:
+        """Where the value at ``key`` came from: ``environment variable ROOST_API__PORT``,
+        the settings file, ``--port``, ``arguments``; else :meth:`where`."""
+        return self._origins.of(key) or self.where()
 
     def public(self) -> dict[str, Any]:
         """The effective settings with secrets masked (``roost config``)."""
@@ -164,17 +201,34 @@ def resolve_file(path: str | os.PathLike[str] | None) -> Path | None:
     return default if default.is_file() else None
 
 
-def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
-    """Read settings; raise :class:`ConfigError` naming the file, key and problem."""
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    argument_names: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Read settings; raise :class:`ConfigError` naming the source, key and problem.
+
+    ``overrides`` are explicit arguments (``api={"port": 80}``); ``argument_names`` names
+    them in errors by dotted key (``{"api.port": "--port"}``), else they are ``arguments``.
+    """
     file = resolve_file(path)
     where = f"settings ({file})" if file else "settings"
+    document: dict[str, Any] = {}
     if file is not None:
         try:
-            tomllib.loads(file.read_text(encoding="utf-8"))
+            document = tomllib.loads(file.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{file}: cannot read: {exc}") from exc
+    names = argument_names or {}
+    origins = Origins()
+    origins.add_tree(overrides, lambda key: names.get(".".join(key), "arguments"))
+    env = env_settings(os.environ, Settings.model_fields)
+    for key, name in env:
+        origins.add(key, f"environment variable {name}")
+    origins.add_tree(document, lambda _: str(file))
     cls: type[Settings] = Settings
     if file is not None:
         config = SettingsConfigDict(**{**Settings.model_config, "toml_file": file})
@@ -182,18 +236,21 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
     try:
         settings = cls(**overrides)
     except ValidationError as exc:
-        raise ConfigError(f"{where}: {format_errors(exc)}") from None
+        raise ConfigError(format_errors(exc, label=lambda loc: origins.of(loc) or where)) from None
+    except SettingsError as exc:  # a ROOST_<table> or list variable that is not JSON
+        raise ConfigError(env_parse_error(str(exc), os.environ, env)) from None
     settings._file = file
+    settings._origins = origins
+    _check_runtime_tables(settings)
     return settings
 
 
-def format_errors(exc: ValidationError) -> str:
-    """One line per problem: ``key.path: message`` (env vars map to the same keys)."""
-    lines = []
-    for err in exc.errors():
-        key = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling; `roost config` shows the valid keys)"
-        lines.append(f"{key}: {msg}")
-    return "; ".join(lines)
+def _check_runtime_tables(settings: Settings) -> None:
+    """``[runtime.<name>]`` must be a table; its keys are checked by that runtime."""
+    for name, value in (settings.runtime.model_extra or {}).items():
+        if not isinstance(value, dict):
+            raise ConfigError(
+                f"{settings.source('runtime', name)}: runtime.{name}: must be a table of "
+                f"settings ([runtime.{name}] in a file, ROOST_RUNTIME__{name.upper()}__<KEY> "
+                "in the environment)"
+            )

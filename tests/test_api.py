@@ -275,6 +275,56 @@ BAD_INPUT = [
         400,
         "invalid_payload",
     ),
+    # Bodies the parser cannot turn into values: each a 400 naming why, never a 500.
+    (
+        "5000-digit integer",
+        "account",
+        b'{"username": "a", "limit": ' + b"1" * 5000 + b"}",
+        "application/json",
+        400,
+        "invalid_json",
+    ),
+    (
+        "4301-digit integer in filters",
+        "search",
+        b'{"query": "x", "filters": {"min_faves": ' + b"9" * 4301 + b"}}",
+        "application/json",
+        400,
+        "invalid_json",
+    ),
+    ("NaN", "account", b'{"username": "a", "limit": NaN}', "application/json", 400, "invalid_json"),
+    (
+        "-Infinity",
+        "account",
+        b'{"username": "a", "limit": -Infinity}',
+        "application/json",
+        400,
+        "invalid_json",
+    ),
+    (
+        "float overflow",
+        "account",
+        b'{"username": "a", "limit": 1e999}',
+        "application/json",
+        400,
+        "invalid_json",
+    ),
+    (
+        "lone surrogate",
+        "search",
+        b'{"query": "bit\\ud800coin"}',
+        "application/json",
+        400,
+        "invalid_json",
+    ),
+    (
+        "lone surrogate key",
+        "search",
+        b'{"query": "x", "filters": {"\\udfff": 1}}',
+        "application/json",
+        400,
+        "invalid_json",
+    ),
 ]
 
 

@@ -11,6 +11,7 @@ from aiohttp import web
 from roost.core.app import Roost
 from roost.core.worker import Worker
 
+from . import clientlog
 from .envelope import envelope_middleware, token_middleware
 from .keys import ROOST, WORKER
 
@@ -23,6 +24,7 @@ def make_app(roost: Roost, worker: Worker | None = None) -> web.Application:
     With ``worker`` (a :class:`roost.core.worker.Worker`) the worker runs inside the app's
     lifetime: started with it, stopped gracefully before the store closes.
     """
+    clientlog.install()  # a client's malformed request: one INFO line, not an ERROR traceback
     app = web.Application(
         client_max_size=roost.settings.api.max_body_bytes,
         middlewares=[envelope_middleware, token_middleware],

@@ -14,11 +14,13 @@ from typing import Any
 
 from aiohttp import web
 from roost.core.errors import StoreUnavailable, ValidationFailed
+from roost.core.problems import MAX_PROBLEMS, shorten
 
 from .keys import ROOST
 
 log = logging.getLogger("roost.api")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+MAX_MESSAGE_CHARS = 8192
 
 
 class ApiError(Exception):
@@ -34,6 +36,13 @@ def ok(data: Any, status: int = 200) -> web.Response:
 def error(
     status: int, code: str, message: str, details: Any = None, **headers: str
 ) -> web.Response:
+    """Every error response is built here, so its size is bounded here: a list of problems
+    keeps its first :data:`MAX_PROBLEMS` and says how many more there were."""
+    if isinstance(details, list) and len(details) > MAX_PROBLEMS:
+        rest = len(details) - MAX_PROBLEMS
+        more = {"type": "more_problems", "loc": [], "msg": f"{rest} more problems not shown"}
+        details = [*details[:MAX_PROBLEMS], more]
+    message = shorten(message, MAX_MESSAGE_CHARS)
     body = {"ok": False, "error": {"code": code, "message": message, "details": details}}
     return web.json_response(body, status=status, dumps=_dumps, headers=headers or None)
 
@@ -75,9 +84,20 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
         message = _http_message(exc, request)
         headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else {}
         return error(exc.status, HTTP_CODES.get(exc.status, "http_error"), message, None, **headers)
-    except Exception:
+    except Exception as exc:
+        if isinstance(exc, ConnectionResetError) and _client_gone(request):
+            # the client hung up mid-request: nobody to answer, nothing for the server to fix
+            log.info("client went away path=%s", shorten(request.path, 200))
+            return error(
+                400, "client_disconnected", "the connection closed before the body was read"
+            )
         log.exception("unhandled error path=%s", request.path)
         return error(500, "internal_error", "internal error; the server log has the details")
+
+
+def _client_gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
 
 
 def _http_message(exc: web.HTTPException, request: web.Request) -> str:
@@ -87,23 +107,22 @@ def _http_message(exc: web.HTTPException, request: web.Request) -> str:
         return f"{request.method} is not allowed on {request.path}; allowed: {exc.headers.get('Allow')}"
     if exc.status == 413:
         limit = request.app[ROOST].settings.api.max_body_bytes
-        return f"request body too large: the limit is {limit} bytes"
+        return f"request body too large: the limit is {limit} bytes (decompressed)"
     return exc.reason
 
 
 @web.middleware
 async def token_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """With ``api.token`` set, every ``/api`` route needs ``Authorization: Bearer <token>``."""
+    """With ``api.token`` set, every ``/api`` route needs ``Authorization: Bearer <token>``,
+    the OpenAPI document too: it describes every task type a private plugin adds."""
     token = request.app[ROOST].settings.api.token
-    if (
-        token is not None
-        and request.path.startswith("/api/")
-        and request.path != "/api/v4/openapi.json"
-    ):
+    if token is not None and request.path.startswith("/api/"):
         given = request.headers.get("Authorization", "")
         scheme, _, value = given.partition(" ")
         expected = token.get_secret_value().encode()
-        if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(), expected):
+        # header bytes that are not UTF-8 arrive as surrogates: they compare unequal, not raise
+        sent = value.strip().encode("utf-8", "surrogatepass")
+        if scheme.lower() != "bearer" or not sent or not hmac.compare_digest(sent, expected):
             return error(
                 401,
                 "unauthorized",

@@ -51,6 +51,12 @@ ERRORS = {
 }
 
 
+ACCESS = (
+    "With api.token set, every /api route, this document included, needs "
+    "'Authorization: Bearer <api.token>' (401 otherwise); /health never does."
+)
+
+
 def _responses(ok_code: str, schema: dict[str, Any], codes: tuple[str, ...]) -> dict[str, Any]:
     out = {
         ok_code: {
@@ -121,7 +127,7 @@ def build(roost: Roost) -> dict[str, Any]:
         }
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
-        "info": {"title": "roost", "version": "4"},
+        "info": {"title": "roost", "version": "4", "description": ACCESS},
         "paths": paths,
         "components": {"schemas": schemas},
     }

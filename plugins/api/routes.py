@@ -2,72 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from aiohttp import web
 from roost.core.app import Roost
 from roost.core.models import is_task_id, iso
 from roost.core.tasktypes import TaskType
 
+from .body import read_json
 from .envelope import ApiError, ok
 from .keys import ROOST, WORKER
 from .openapi import PATH as OPENAPI_PATH
 from .openapi import openapi
 from .schemas import parse_request
-
-MAX_JSON_DEPTH = 32
-
-
-async def read_json(request: web.Request) -> tuple[Any, str]:
-    """The body parsed, and as text; or a 4xx naming what is wrong with it."""
-    if request.content_type != "application/json":
-        raise ApiError(
-            415,
-            "unsupported_media_type",
-            f"send JSON with 'Content-Type: application/json' (got {request.content_type!r})",
-        )
-    raw = await request.read()  # over api.max_body_bytes: aiohttp raises 413
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ApiError(
-            400, "invalid_json", f"the body is not valid UTF-8 (byte {exc.start})"
-        ) from None
-    if not text.strip():
-        raise ApiError(400, "invalid_json", "the body is empty; send a JSON object")
-    if _depth(text) > MAX_JSON_DEPTH:
-        raise ApiError(400, "invalid_json", f"the JSON nests deeper than {MAX_JSON_DEPTH} levels")
-    try:
-        return json.loads(text), text
-    except json.JSONDecodeError as exc:
-        raise ApiError(
-            400,
-            "invalid_json",
-            f"malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-        ) from None
-
-
-def _depth(text: str) -> int:
-    """Nesting depth of brackets outside strings, counted without parsing (no recursion)."""
-    depth = deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "]}":
-            depth -= 1
-    return deepest
 
 
 def enqueue_route(task_type: TaskType, prefix: str) -> web.RouteDef:

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from roost.core.limits import Priority, RunAt
 from roost.core.models import TaskStatus
-from roost.core.settings import format_errors
+from roost.core.problems import format_errors
 from roost.core.tasktypes import TaskType
 
 from .envelope import ApiError
@@ -44,14 +44,20 @@ def parse_request(
     request model. Returns payload, priority and run-at time."""
     if not isinstance(body, dict):
         raise ApiError(400, "invalid_body", "the body must be a JSON object")
+    model_cls = request_model(task_type)
     try:
-        model = request_model(task_type).model_validate_json(text)
+        model = model_cls.model_validate_json(text)
     except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
+        unreadable = next((e for e in errors if e["type"] == "json_invalid"), None)
+        if unreadable is not None:  # text json.loads took but the model's parser refuses
+            message = f"the JSON cannot be read: {unreadable['msg']}"
+            raise ApiError(400, "invalid_json", message) from None
         raise ApiError(
             400,
             "invalid_payload",
-            f"{task_type.name}: {format_errors(exc)}",
-            exc.errors(include_url=False, include_context=False, include_input=False),
+            f"{task_type.name}: {format_errors(exc, fields_of=model_cls)}",
+            errors,
         ) from None
     return model, model.priority, model.runAt  # type: ignore[attr-defined]
 
