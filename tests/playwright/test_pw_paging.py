@@ -30,12 +30,8 @@ def test_pages_without_a_new_tweet_end_the_run_with_nothing_to_resume() -> None:
     run.add(Page([], "c3"))
 
     assert run.stop_reason == "2 pages without a new tweet"
-    assert run.checkpoint() == {
-        "cursor": None,
-        "saved": 1,
-        "firstId": tweets(1)[0].id,
-        "lastId": tweets(1)[0].id,
-    }
+    assert run.checkpoint()["cursor"] is None  # a retry would not page on either
+    assert run.summary()["count"] == 1
 
 
 def test_a_resumed_cursor_answered_with_itself_ends_the_run() -> None:
