@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from roost.core.errors import PermanentError
 from roost.core.hookspecs import hookimpl
 from roost.core.tasktypes import RuntimeSpec
-from roost.plugins.twitter import OnPage, SearchFilters, Tweet, User
+from roost.plugins.twitter import OnPage, Paging, SearchFilters, Tweet, User
 
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -101,19 +101,19 @@ class MockRuntime:
         cursor: str | None,
         on_page: OnPage | None,
     ) -> list[Tweet]:
-        start = int(cursor) if cursor and cursor.isdigit() else 0
-        end = min(start + limit, self.settings.max_results)
-        out: list[Tweet] = []
-        index = start
-        while index < end:
+        """The cursor is the index of the next tweet; the last page has none."""
+        paging = Paging(limit, cursor)
+        index = int(cursor) if cursor and cursor.isdigit() else 0
+        total = self.settings.max_results
+        while not paging.finished and index < total:
             await self._page_delay()
             self._fail_maybe(key)
-            page = [make(i) for i in range(index, min(index + self.settings.page_size, end))]
-            index += len(page)
-            out.extend(page)
+            end = min(index + self.settings.page_size, total)
+            new = paging.take(map(make, range(index, end)), str(end) if end < total else None)
+            index = end
             if on_page is not None:
-                await on_page(page, str(index) if index < end else None)
-        return out
+                await on_page(new, paging.next_cursor)
+        return paging.tweets
 
     async def search(
         self,

@@ -1,73 +1,51 @@
-"""One search/account run across pages and slots: dedupe, cursor, when to stop. Pure."""
+"""One search/account run in the browser: the shared paging state plus the browser's own stops.
+
+Dedupe, the limit, the cursor and the end of results are :class:`Paging`'s (the handlers
+checkpoint by the same rules); a browser walk also stops on a repeated cursor, on pages
+that bring nothing new, and when its time budget is used. Pure: no browser here.
+"""
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from roost.plugins.twitter.models import Tweet
+from roost.plugins.twitter.paging import Paging
 
 from .parser import Page
 
-log = logging.getLogger("roost.playwright")
 
+@dataclass(kw_only=True)
+class Run(Paging):
+    """:class:`Paging` that also stops on a repeated cursor, empty pages or the time budget.
 
-@dataclass
-class Run:
-    """Collects tweets until the limit, a repeated or missing cursor, empty pages or the budget."""
+    It survives a slot switch or a browser restart: the next slot starts at ``cursor``.
+    """
 
-    limit: int
-    cursor: str | None = None  # where the next page starts; what a retry resumes from
     budget: float = 300.0
     max_empty_pages: int = 3
     clock: Callable[[], float] = time.monotonic
-    tweets: list[Tweet] = field(default_factory=list)
-    pages: int = 0
-    stop_reason: str | None = None
-    _seen: set[str] = field(default_factory=set)
-    _empty: int = 0
-    _cursors: set[str] = field(default_factory=set)
-    _started: float = 0.0
+    _empty: int = field(default=0, init=False)
+    _cursors: set[str] = field(default_factory=set, init=False)
+    _started: float = field(default=0.0, init=False)
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         self._started = self.clock()
         if self.cursor:
             self._cursors.add(self.cursor)
-        if self.limit <= 0:
-            self.stop("limit reached")
-
-    @property
-    def finished(self) -> bool:
-        return self.stop_reason is not None
 
     def remaining_time(self) -> float:
         return max(0.0, self.budget - (self.clock() - self._started))
 
-    def stop(self, reason: str) -> None:
-        if self.stop_reason is None:
-            self.stop_reason = reason
-
     def add(self, page: Page) -> list[Tweet]:
         """Take a page's new tweets (up to the limit) and decide whether another page is needed."""
-        self.pages += 1
-        new = []
-        for tweet in page.tweets:
-            if tweet.id in self._seen:
-                continue
-            if len(self.tweets) >= self.limit:
-                break
-            self._seen.add(tweet.id)
-            self.tweets.append(tweet)
-            new.append(tweet)
-        self._empty = 0 if new else self._empty + 1
         bottom = page.bottom_cursor
-        if len(self.tweets) >= self.limit:
-            self.stop("limit reached")
-        elif bottom is None:
-            self.stop("no bottom cursor")
-        elif bottom in self._cursors:
+        new = self.take(page.tweets, bottom)
+        self._empty = 0 if new else self._empty + 1
+        if bottom in self._cursors:
             self.stop("cursor repeated")
         elif self._empty >= self.max_empty_pages:
             self.stop(f"{self._empty} pages without a new tweet")
@@ -75,10 +53,4 @@ class Run:
             self.stop("time budget used")
         if bottom:
             self._cursors.add(bottom)
-            self.cursor = bottom
         return new
-
-    @property
-    def next_cursor(self) -> str | None:
-        """What ``on_page`` checkpoints: None once the run is over."""
-        return None if self.finished else self.cursor

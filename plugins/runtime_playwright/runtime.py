@@ -3,24 +3,24 @@
 The page makes X's requests; the runtime captures the timeline responses, parses
 them, hands each page to ``on_page`` (the handler saves tweets and checkpoints the
 cursor) and scrolls for the next one. Slots rotate on rate limits and bans; the run
-state (:class:`Run`) survives a slot switch or a browser restart, so paging resumes
-at the last cursor instead of starting over.
+state (:class:`Run`: the shared paging state plus the browser's own stops) survives a
+slot switch or a browser restart, so paging resumes at the last cursor instead of
+starting over. Page actions live in ``actions``, the start-up session check in
+``session_check``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 from roost.core.errors import ConfigError
 from roost.plugins.twitter.models import SearchFilters, Tweet, check_handle
 from roost.plugins.twitter.runtime import OnPage
 
+from .actions import death, guard, nudge
 from .browser import BrowserHost
 from .capture import PageEvents, inject_cursor, is_login_url
 from .errors import (
@@ -30,20 +30,16 @@ from .errors import (
     SchemaChanged,
     SessionExpired,
     TargetUnavailable,
-    XUnavailable,
 )
 from .paging import Run
 from .parser import ShapeError, parse_timeline, parse_user_lookup, save_raw
 from .query import profile_url, search_url
 from .responses import Captured, RateInfo, decode
+from .session_check import check_session
 from .settings import PlaywrightSettings
 from .slots import Slot, SlotPool
 
-if TYPE_CHECKING:
-    from playwright.async_api import Page
-
 log = logging.getLogger("roost.playwright")
-LOGGED_IN = '[data-testid="SideNav_AccountSwitcher_Button"], [data-testid="AppTabBar_Profile_Link"]'
 
 
 @dataclass(frozen=True)
@@ -69,16 +65,17 @@ class PlaywrightRuntime:
         self._started = False
 
     async def start(self) -> None:
-        if not self.settings.sessions:
+        s = self.settings
+        if not s.sessions:
             raise ConfigError(
                 "runtime.playwright has no sessions: add a [[runtime.playwright.sessions]] table"
                 " with a name and cookies_file, storage_state, or auth_token + ct0"
             )
         try:
             await self.browser.start()
-            if self.settings.check_sessions:
+            if s.check_sessions:
                 for slot in self.slots.slots:
-                    await self._check_session(slot)
+                    await check_session(self.browser, self.slots, slot, s.base_url, s.page_timeout)
         except BaseException:
             await self.browser.close()  # no driver or browser process left behind
             raise
@@ -167,7 +164,7 @@ class PlaywrightRuntime:
         try:
             if run.cursor:
                 await inject_cursor(page, run.cursor)
-            await self._guard(page.goto(target.url, wait_until="domcontentloaded"), events)
+            await guard(page.goto(target.url, wait_until="domcontentloaded"), events, self.browser)
             if is_login_url(page.url):
                 raise SessionExpired(slot.name)
             last_page = time.monotonic()
@@ -177,19 +174,19 @@ class PlaywrightRuntime:
                 if events.login:
                     raise SessionExpired(slot.name)
                 if events.dead:
-                    raise self._death(events.dead)
+                    raise death(self.browser, events.dead)
                 if item is None:
                     if run.remaining_time() <= 0:
                         run.stop("time budget used")
                     elif time.monotonic() - last_page >= self.settings.page_timeout:
                         run.stop(f"no new page for {self.settings.page_timeout:g}s")
                     else:
-                        await self._nudge(page, events)
+                        await nudge(page, events, self.browser)
                     continue
                 last_page = time.monotonic()
                 await self._handle(item, slot, target, run, on_page)
                 if not run.finished:
-                    await self._nudge(page, events)
+                    await nudge(page, events, self.browser)
         finally:
             with contextlib.suppress(Exception):  # already dead or closing anyway
                 await page.close()
@@ -239,76 +236,3 @@ class PlaywrightRuntime:
             raise TargetUnavailable(
                 f"account @{handle} is protected: only approved followers see its posts"
             )
-
-    # -- page helpers ------------------------------------------------------------------
-
-    @staticmethod
-    async def _scroll(page: Page) -> None:
-        """Reach the bottom so the app asks for the next page (wheel works on short pages too)."""
-        await page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
-        await page.mouse.wheel(0, 4000)
-
-    async def _nudge(self, page: Page, events: PageEvents) -> None:
-        """Scroll, best effort: a scroll lost to a navigation (e.g. to /login) is not an error;
-        the next loop turn sees the login flag, a dead page, or scrolls again."""
-        try:
-            await self._guard(self._scroll(page), events)
-        except BrowserCrashed:
-            raise
-        except XUnavailable as exc:
-            log.debug("scroll failed, will retry: %s", exc)
-
-    async def _guard(self, action: Awaitable[Any], events: PageEvents) -> None:
-        """Await a page action; a dead browser becomes :class:`BrowserCrashed`."""
-        try:
-            await action
-        except Exception as exc:
-            if events.login:
-                return
-            if events.dead or not self.browser.alive:
-                raise self._death(events.dead or str(exc)) from None
-            if type(exc).__name__ == "TimeoutError":
-                raise XUnavailable(f"page did not load: {exc}") from None
-            raise XUnavailable(f"page action failed: {exc}") from None
-
-    def _death(self, why: str) -> XUnavailable:
-        if not self.browser.alive:
-            return BrowserCrashed(f"browser died: {why}")
-        return BrowserCrashed(f"page died: {why}")
-
-    async def _check_session(self, slot: Slot) -> None:
-        """Open ``/home``: a login redirect retires the slot now, not on its first task."""
-        context = await self.browser.context(slot)
-        page = await context.new_page()
-        try:
-            await page.goto(f"{self.settings.base_url}/home", wait_until="domcontentloaded")
-            state = "login" if is_login_url(page.url) else await self._login_state(page)
-        except Exception as exc:  # noqa: BLE001 - a flaky check must not stop the worker
-            log.warning("session check failed slot=%s: %s", slot.name, exc)
-            return
-        finally:
-            with contextlib.suppress(Exception):  # already dead or closing anyway
-                await page.close()
-        if state == "login":
-            self.slots.retire(slot, str(SessionExpired(slot.name, "redirected to /login at start")))
-        elif state == "unknown":
-            log.warning("session unconfirmed slot=%s url=%s", slot.name, page.url)
-        else:
-            log.info("session ok slot=%s", slot.name)
-
-    async def _login_state(self, page: Page) -> str:
-        """Returns "login" (redirected), "ok" (logged-in navigation shown) or "unknown"."""
-        waits = {
-            asyncio.ensure_future(page.wait_for_url(is_login_url)): "login",
-            asyncio.ensure_future(page.locator(LOGGED_IN).first.wait_for(state="attached")): "ok",
-        }
-        done, pending = await asyncio.wait(
-            waits, timeout=self.settings.page_timeout, return_when=asyncio.FIRST_COMPLETED
-        )
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
-        for task in done:
-            if task.exception() is None:
-                return waits[task]
-        return "unknown"

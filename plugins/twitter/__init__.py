@@ -1,6 +1,7 @@
-"""What the Twitter task types and runtimes share: the models and the runtime contract."""
+"""What the Twitter task types and runtimes share: models, paging state, the runtime contract."""
 
 from .models import SearchFilters, Tweet, User
+from .paging import Paging
 from .runtime import OnPage, TwitterRuntime
 
-__all__ = ["OnPage", "SearchFilters", "Tweet", "TwitterRuntime", "User"]
+__all__ = ["OnPage", "Paging", "SearchFilters", "Tweet", "TwitterRuntime", "User"]

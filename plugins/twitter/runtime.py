@@ -17,6 +17,11 @@ OnPage = Callable[[list[Tweet], str | None], Awaitable[None]]
 class TwitterRuntime(Protocol):
     """What SEARCH and ACCOUNT tasks need from a runtime.
 
+    A runtime walks the pages with a :class:`~roost.plugins.twitter.paging.Paging`
+    (``Paging(limit, cursor)``; ``take`` each page, pass ``paging.next_cursor`` to
+    ``on_page``, return ``paging.tweets``), so dedupe, the limit and the end of results
+    follow the rules the handlers checkpoint by.
+
     Errors: raise ``PermanentError`` when retrying cannot help (unknown, suspended or
     protected account; expired session), ``RetryAfter(seconds)`` for a rate limit with
     a known reset, anything else for a retryable failure.
