@@ -158,6 +158,7 @@ def assert_history(
         done = accepted.get(tid, [])
         assert len(done) <= 1, f"{tid}: {len(done)} accepted completions: {done}"
         if done:
+            assert mine, f"{tid}: a completion accepted, but no run started: {done}"
             assert task.status == TaskStatus.DONE, f"{tid}: completion accepted, but {task}"
             assert (done[0]["lease"], done[0]["attempt"]) == (mine[-1].lease, task.attempts), (
                 f"{tid}: the accepted completion {done[0]} is not of the last run {mine[-1]}")

@@ -48,7 +48,7 @@ def test_sigterm_lets_running_tasks_finish(db: TaskStore, procs: Procs) -> None:
     worker.deliver(signal.SIGTERM)
     waiting = enqueue(db, SLOTS, first=SLOTS)  # due now, after the signal
     procs.open_gate(0)  # one run finishes: a worker still claiming fills its slot at once
-    wait_until(lambda: read_tasks(db, running[:1])[running[0]].status == TaskStatus.DONE, 30,
+    wait_until(lambda: read_tasks(db, running)[running[0]].status == TaskStatus.DONE, 30,
                "the first running task DONE", procs.diagnose)
     procs.open_gate()  # the other runs finish, and so would anything claimed since
     assert worker.wait(60) == 0, worker.tail()
