@@ -8,6 +8,7 @@ pass/fail: ``make bench`` prints them (``python -m bench --only wire``).
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,13 +17,16 @@ from typing import Any
 
 import pytest
 from mongo_wire import with_database
+from pydantic import BaseModel
 from pymongo import MongoClient, monitoring
 from roost.core.app import Roost
 from roost.core.hookspecs import hookimpl
 from roost.core.models import NewTask, TaskStatus
+from roost.core.retry import RetryPolicy
 from roost.core.settings import Settings, StoreSettings
 from roost.core.store import TaskStore
 from roost.core.stores.mongo import MongoStore
+from roost.core.tasktypes import TaskContext, TaskType
 from roost.core.worker import Worker
 
 pytestmark = pytest.mark.slow
@@ -148,3 +152,82 @@ async def test_an_idle_worker_still_finds_a_task_another_process_enqueues(
     worker.stop()
     await job
     assert watch.errors == []
+
+
+class NoPayload(BaseModel):
+    pass
+
+
+class LateHeartbeat:
+    """A plugin: a ``mongodb`` store whose first heartbeat waits in the store's thread until
+    the test lets it go (a reply that comes late over the network), and a FLAKY type whose
+    first run fails once that heartbeat has taken its lease, and whose second run waits."""
+
+    def __init__(self) -> None:
+        self.entered, self.go = threading.Event(), threading.Event()
+        self.heartbeats = 0
+        self.second, self.finish = asyncio.Event(), asyncio.Event()
+        self.cancelled = False
+
+    @hookimpl
+    def register_stores(self, register: Callable[..., None]) -> None:
+        plugin = self
+
+        class Held(MongoStore):
+            def heartbeat(self, *args: Any, **kwargs: Any) -> set[str]:
+                plugin.heartbeats += 1
+                if plugin.heartbeats == 1:
+                    plugin.entered.set()
+                    assert plugin.go.wait(60), "the test never let the heartbeat go"
+                return super().heartbeat(*args, **kwargs)
+
+        register("mongodb", lambda cfg: Held(cfg.url))
+
+    @hookimpl
+    def register_task_types(self, register: Callable[[TaskType], None]) -> None:
+        register(TaskType("FLAKY", NoPayload, self.run,
+                          retry=RetryPolicy(max_attempts=3, strategy="fixed", base_delay=0)))
+
+    async def run(self, ctx: TaskContext, job: NoPayload) -> dict[str, Any]:
+        if ctx.task.attempts == 1:
+            await until(self.entered.is_set, 30, lambda: "the first heartbeat")
+            raise RuntimeError("the first run fails, with its lease in a heartbeat")
+        self.second.set()
+        try:
+            await self.finish.wait()
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
+        return {"run": ctx.task.attempts}
+
+
+async def test_a_late_heartbeat_reply_does_not_cancel_a_newer_run_of_the_task(
+    mongo_wire_url: str, make_settings: Callable[..., Settings],
+) -> None:
+    plugin = LateHeartbeat()
+    url = with_database(mongo_wire_url, f"late_{uuid.uuid4().hex}")
+    roost = Roost.create(make_settings(store={"url": url}, worker={"max_concurrent": 1,
+                                                                   "stale_timeout": LEASE}),
+                         plugins=[plugin])
+    await roost.start()
+    try:
+        task = await roost.enqueue("FLAKY", {})
+        worker = Worker(roost)
+        job = asyncio.create_task(worker.run())
+        # run 1 failed and was retried at once; run 2 runs while that heartbeat still waits
+        await asyncio.wait_for(plugin.second.wait(), 30)
+        plugin.go.set()  # its reply: run 1's lease is gone (the retry ended it)
+        await until(lambda: plugin.heartbeats >= 2 or plugin.cancelled, 30,
+                    lambda: "the late reply to be handled and the next heartbeat to begin")
+        assert not plugin.cancelled, "the late reply about run 1 cancelled run 2"
+        plugin.finish.set()
+        await until(lambda: worker.status()["inflight"] == 0, 30, lambda: f"{worker.status()}")
+        worker.stop()
+        await job
+        done = await roost.store.get(task.id)
+        assert done is not None
+        assert (done.status, done.attempts, done.result) == (TaskStatus.DONE, 2, {"run": 2}), done
+    finally:
+        plugin.go.set()
+        roost.store.sync.client.drop_database(roost.store.sync.db.name)  # type: ignore[attr-defined]
+        await roost.close()
