@@ -3,7 +3,7 @@
     python -m bench                 # the full suite (about 4 minutes on 2 cores)
     python -m bench --quick         # a short smoke run (under 2 minutes)
     python -m bench --only drain,enqueue   # some benchmarks: drain enqueue http depth
-                                           # pickup stress mongo
+                                           # pickup stress mongo wire
     python -m bench --dir /path     # where the databases go (default: a temporary folder)
 
 Each roost figure stands next to the peer measured in the same run (Huey), as a ratio:
@@ -24,7 +24,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from . import depth, drain, enqueue, http, mongo, pickup, stress
+from . import depth, drain, enqueue, http, mongo, pickup, stress, wire_commands
 from .common import Config, Row, empty_settings, table
 
 BENCHMARKS: dict[str, Callable[[Config], list[Row]]] = {
@@ -35,6 +35,7 @@ BENCHMARKS: dict[str, Callable[[Config], list[Row]]] = {
     "pickup": pickup.run,
     "stress": stress.run,
     "mongo": mongo.run,
+    "wire": wire_commands.run,
 }
 
 

@@ -43,6 +43,8 @@ class Config:
     smoke_n: int = 300
     stress_n: int = 3_000
     mongo_n: int = 500
+    wire_n: int = 200
+    wire_idle_seconds: float = 5.0
     huey_workers: Sequence[int] = (1, 2, 4, 8)
     repeats: int = 5  # alternating roost/peer runs; the table shows medians (runs vary ±30 %)
     details: list[str] = field(default_factory=list)
@@ -54,7 +56,8 @@ class Config:
         return cls(
             workdir, quick=True, drain_n=5_000, enqueue_n=2_000, bulk_n=20_000,
             http_seconds=5.0, depth_big=100_000, depth_rounds=3, pickup_n=60,
-            pickup_proc_n=8, smoke_n=300, stress_n=1_000, mongo_n=300, huey_workers=(1, 4), repeats=1,
+            pickup_proc_n=8, smoke_n=300, stress_n=1_000, mongo_n=300, wire_n=60, wire_idle_seconds=3.0,
+            huey_workers=(1, 4), repeats=1,
         )
 
     def db(self, name: str) -> Path:

@@ -385,7 +385,8 @@ class Worker:
         held = await self.store.quick("heartbeat", self.id, leases, self.lease, rows=len(leases))
         for tid in leases.keys() - held:
             running = self.inflight.get(tid)
-            if running is not None:
+            # only the run that sent this lease: the task may have been claimed again since
+            if running is not None and running.task.lease_id == leases[tid]:
                 log.warning("heartbeat: lease lost id=%s, cancelling the run", tid)
                 running.lost = True
                 running.job.cancel()

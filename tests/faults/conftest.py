@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from mongo_wire import with_database
+from pymongo import MongoClient
 from roost.core.store import TaskStore
 
 from .procs import Procs, open_store
@@ -24,11 +25,11 @@ def db_url(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Itera
     if engine == "sqlite":
         yield f"sqlite:///{tmp_path / 'roost.db'}"
         return
-    url = with_database(request.getfixturevalue("mongo_wire_url"), f"faults_{uuid.uuid4().hex}")
-    yield url
-    store = open_store(url)
-    store.client.drop_database(store.db.name)  # type: ignore[attr-defined]
-    store.close()
+    name = f"faults_{uuid.uuid4().hex}"
+    yield with_database(request.getfixturevalue("mongo_wire_url"), name)
+    client: MongoClient[dict[str, object]] = MongoClient(request.getfixturevalue("mongo_wire_url"))
+    client.drop_database(name)
+    client.close()
 
 
 @pytest.fixture

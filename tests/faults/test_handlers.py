@@ -6,7 +6,7 @@ import pytest
 from roost.core.models import NewTask, TaskStatus
 from roost.core.store import TaskStore
 
-from .procs import Procs, all_tasks, wait_until
+from .procs import Procs, assert_history, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -22,6 +22,7 @@ def test_raise_hang_garbage_and_a_blocked_loop(db: TaskStore, procs: Procs) -> N
     blocks = add("BLOCKS", seconds=0.8)
     long = add("SLOW", seconds=4.0)  # outlives its lease: only heartbeats keep it
     quick = [add("SLOW", n=i, seconds=0.05) for i in range(5)]
+    ids = [raises, hangs, garbage, blocks, long, *quick]
     worker = procs.start("worker", "worker", "--concurrency", "10",
                          worker__stale_timeout=LEASE, worker__recovery_interval=0.25)
 
@@ -32,7 +33,7 @@ def test_raise_hang_garbage_and_a_blocked_loop(db: TaskStore, procs: Procs) -> N
     wait_until(settled, 30, "every task DONE or FAILED",
                lambda: f"{db.stats()}\n{procs.diagnose()}")
 
-    tasks = {t.id: t for t in all_tasks(db)}
+    tasks = assert_history(db, ids, procs.events, failing={raises, hangs, garbage})
     starts = procs.events.count("start")
     for tid, needle in ((raises, "RuntimeError: RAISES n=0 failed on purpose"),
                         (hangs, "TimeoutError"), (garbage, "not JSON-serialisable")):

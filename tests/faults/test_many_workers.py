@@ -1,4 +1,4 @@
-"""Several ``roost worker`` processes share one MongoDB over the wire: each task runs once."""
+"""Several ``roost worker`` processes share one database: each task runs once."""
 
 from __future__ import annotations
 
@@ -8,33 +8,42 @@ import pytest
 from roost.core.models import NewTask, TaskStatus
 from roost.core.store import TaskStore
 
-from .procs import Procs, all_tasks, wait_until
+from .procs import Procs, assert_history, read_tasks, wait_until
 
 pytestmark = pytest.mark.slow
 
-TASKS = 500
+#: the wire server is a slow Python emulator: fewer tasks there, the same race
+TASKS = {"sqlite": 500, "wire": 120}
 WORKERS = 3
+CONCURRENCY = 4
 
 
-@pytest.mark.parametrize("engine", ["wire"])
-def test_500_tasks_over_3_workers_each_claimed_once(db: TaskStore, procs: Procs) -> None:
-    workers = [procs.start(f"worker{i}", "worker", "--concurrency", "4") for i in range(WORKERS)]
-    for w in workers:
-        wait_until(lambda w=w: "worker start" in w.text(), 30, f"{w.name} to start", w.tail)
-    ids = {t.id for t in db.enqueue_many(
-        [NewTask(type="SLOW", payload={"n": i}) for i in range(TASKS)])}
+def test_tasks_over_3_workers_each_claimed_once(engine: str, db: TaskStore, procs: Procs) -> None:
+    # every worker holds CONCURRENCY gated tasks before the rest is enqueued: all of them
+    # are up and claiming when the race starts (a full worker cannot take another's share)
+    gates = [t.id for t in db.enqueue_many(
+        [NewTask(type="GATED", payload={"n": -i}) for i in range(WORKERS * CONCURRENCY)])]
+    workers = [procs.start(f"worker{i}", "worker", "--concurrency", str(CONCURRENCY))
+               for i in range(WORKERS)]
 
-    wait_until(lambda: db.stats().done == TASKS, 120, f"{TASKS} tasks DONE",
+    def all_claimed() -> bool:
+        return all(t.status == TaskStatus.RUNNING for t in read_tasks(db, gates).values())
+    wait_until(all_claimed, 60, "every worker to fill its slots", procs.diagnose)
+    n = TASKS[engine]
+    ids = [t.id for t in db.enqueue_many([NewTask(type="SLOW", payload={"n": i})
+                                          for i in range(n)])]
+    procs.open_gate()
+
+    wait_until(lambda: db.stats().done == n + len(gates), 120, f"{n} tasks DONE",
                lambda: f"{db.stats()}\n{procs.diagnose()}")
 
-    tasks = all_tasks(db)
-    assert {t.id for t in tasks} == ids
-    assert {(t.status, t.attempts) for t in tasks} == {(TaskStatus.DONE, 1)}
+    tasks = assert_history(db, [*gates, *ids], procs.events)
+    assert {(t.status, t.attempts) for t in tasks.values()} == {(TaskStatus.DONE, 1)}
     # claimed exactly once: one run and one accepted completion per task, none recovered
-    assert procs.events.count("start") == Counter({tid: 1 for tid in ids})
-    assert procs.events.count("accepted") == Counter({tid: 1 for tid in ids})
-    assert all(t.last_error is None for t in tasks)
-    by_worker = Counter(t.result["pid"] for t in tasks if t.result)
+    assert procs.events.count("start") == Counter({tid: 1 for tid in tasks})
+    assert procs.events.count("accepted") == Counter({tid: 1 for tid in tasks})
+    assert all(t.last_error is None for t in tasks.values())
+    by_worker = Counter(tasks[tid].result["pid"] for tid in ids)  # type: ignore[index]
     assert set(by_worker) == {w.pid for w in workers}, by_worker  # they really competed
     print(f"\ntasks per worker process: {sorted(by_worker.values())}")
     for w in workers:
