@@ -185,7 +185,7 @@ def test_the_cli_says_the_database_is_damaged_and_how_to_recover(
         assert main(argv) == 4, argv
         err = capsys.readouterr().err.strip()
         assert err.startswith("roost: the task store is damaged: the SQLite file ")
-        assert str(path.resolve()) in err and ".recover" in err
+        assert str(path.resolve()) in err and f"sqlite3 {path.resolve()} .dump" in err
         assert "try again" not in err and "Traceback" not in err and len(err.splitlines()) == 1
 
 

@@ -182,7 +182,7 @@ def test_a_damaged_database_stops_the_process_with_exit_4(
     proc = procs.start(command[0], *command)
     assert proc.wait(60) == 4, proc.tail()
     text = proc.text()
-    assert f"{path.resolve()} is damaged" in text and ".recover" in text
+    assert f"{path.resolve()} is damaged" in text and ".dump" in text
     assert "backing off" not in text
 
 
