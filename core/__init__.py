@@ -12,8 +12,10 @@ from .errors import (
     LeaseLost,
     PermanentError,
     RetryAfter,
+    StoreCorrupt,
     StoreUnavailable,
     ValidationFailed,
+    WorkerCrashed,
 )
 from .hookspecs import hookimpl
 from .models import NewTask, QueueStats, Task, TaskStatus
@@ -30,11 +32,13 @@ __all__ = [
     "RetryPolicy",
     "Roost",
     "RuntimeSpec",
+    "StoreCorrupt",
     "StoreUnavailable",
     "Task",
     "TaskContext",
     "TaskStatus",
     "TaskType",
     "ValidationFailed",
+    "WorkerCrashed",
     "hookimpl",
 ]

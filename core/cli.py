@@ -1,4 +1,8 @@
-"""The ``roost`` command. Signals are handled here and only here."""
+"""The ``roost`` command. Signals are handled here and only here.
+
+Exit codes: 0 ok, 1 not found, 2 bad input or settings, 3 store unreachable, 4 store
+damaged, 5 the worker stopped on an unexpected error (a bug: the log has the traceback).
+"""
 
 from __future__ import annotations
 
@@ -12,11 +16,20 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .app import Roost
-from .errors import ConfigError, RoostError, StoreUnavailable, ValidationFailed
+from .errors import (
+    ConfigError,
+    RoostError,
+    StoreCorrupt,
+    StoreMissing,
+    StoreUnavailable,
+    ValidationFailed,
+    WorkerCrashed,
+)
 from .limits import parse_priority, parse_run_at
 from .models import is_task_id
 from .plugins import plugin_rows
-from .settings import load_settings
+from .settings import load_settings, resolve_file
+from .store import TaskStore
 
 log = logging.getLogger("roost")
 
@@ -41,7 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="override api.port")
 
     worker = sub.add_parser("worker", help="run a worker (start several to scale out)")
-    worker.add_argument("--burst", action="store_true", help="drain due tasks, then exit")
+    worker.add_argument(
+        "--burst",
+        action="store_true",
+        help="recover expired leases, run every task due now, then exit (retries and tasks "
+        "due later stay PENDING for the next run: e.g. run it from cron)",
+    )
     worker.add_argument("--concurrency", type=int, help="override worker.max_concurrent")
 
     enqueue = sub.add_parser(
@@ -80,9 +98,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)-7s %(name)s %(message)s",
     )
     try:
-        settings = load_settings(args.config, **_flag_settings(args))
+        args.settings_file = resolve_file(args.config)
+        settings = load_settings(args.settings_file, **_flag_settings(args))
         if args.command == "config":
-            return _print(settings.public())
+            file = args.settings_file
+            return _print(
+                {"settingsFile": None if file is None else str(file.resolve()), **settings.public()}
+            )
         roost = Roost.create(settings)
         command: Callable[..., int] = COMMANDS[args.command]
         return command(roost, args, extra)
@@ -92,6 +114,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except StoreUnavailable as exc:
         print(f"roost: the task store is unavailable: {exc}", file=sys.stderr)
         return 3
+    except StoreCorrupt as exc:
+        print(f"roost: the task store is damaged: {exc}", file=sys.stderr)
+        return 4
+    except WorkerCrashed as exc:
+        print(f"roost: {exc} (the log above has the traceback)", file=sys.stderr)
+        return 5
     except RoostError as exc:
         print(f"roost: {exc}", file=sys.stderr)
         return 1
@@ -158,6 +186,7 @@ def cmd_serve(roost: Roost, args: argparse.Namespace, _: list[str]) -> int:
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     for key, value in overrides.items():
         setattr(roost.settings.api, key, value)
+    _log_start(roost, args)
 
     async def body(stop: asyncio.Event, worker: Any) -> None:
         try:
@@ -189,6 +218,7 @@ def cmd_worker(roost: Roost, args: argparse.Namespace, _: list[str]) -> int:
     from .worker import Worker
 
     worker = Worker(roost, max_concurrent=args.concurrency)
+    _log_start(roost, args)
 
     async def body(stop: asyncio.Event, worker: Any) -> None:
         try:
@@ -201,9 +231,32 @@ def cmd_worker(roost: Roost, args: argparse.Namespace, _: list[str]) -> int:
     return _run_until_signalled(roost, body, worker)
 
 
+def _log_start(roost: Roost, args: argparse.Namespace) -> None:
+    """Which settings file and store a long-running command uses: the first thing to check
+    when it shows other tasks than expected (started in another folder)."""
+    where = roost.store.sync.location()
+    log.info(
+        "settings file=%s store.url=%s%s",
+        args.settings_file.resolve() if args.settings_file else "none (defaults, ROOST_*)",
+        roost.settings.public()["store"]["url"],
+        f" ({where})" if where else "",
+    )
+
+
 # -- one-shot commands ---------------------------------------------------------------------
-def _sync(roost: Roost) -> Any:
+def _sync(roost: Roost, args: argparse.Namespace) -> TaskStore:
+    """The store, for a command that only reads or enqueues: it must exist already (a
+    command run in the wrong folder must not create an empty database and report zeros)."""
     store = roost.store.sync
+    if not store.exists():
+        url = roost.settings.public()["store"]["url"]
+        file = args.settings_file.resolve() if args.settings_file else "none"
+        raise StoreMissing(
+            f"no task database at {store.location() or url} (store.url {url}, settings file "
+            f"{file}); this command does not create one. Run it where the database is, or "
+            "point at it with --config FILE or ROOST_STORE__URL; to start a new one here, "
+            "run `roost worker --burst` (it creates it and exits)"
+        )
     store.setup()
     return store
 
@@ -223,7 +276,7 @@ def cmd_enqueue(roost: Roost, args: argparse.Namespace, extra: list[str]) -> int
     priority = parse_priority(args.priority, "--priority")
     run_at = None if args.run_at is None else parse_run_at(args.run_at, "--run-at")
     new = roost.new_task(task_type.name, payload, priority=priority, run_at=run_at)
-    task = _sync(roost).enqueue(new)
+    task = _sync(roost, args).enqueue(new)
     return _print({"taskId": task.id, "type": task.type, "status": task.status.value})
 
 
@@ -249,18 +302,18 @@ def _fields(extra: list[str]) -> dict[str, Any]:
     return fields
 
 
-def cmd_stats(roost: Roost, *_: Any) -> int:
-    return _print(_sync(roost).stats().to_json())
+def cmd_stats(roost: Roost, args: argparse.Namespace, _: list[str]) -> int:
+    return _print(_sync(roost, args).stats().to_json())
 
 
-def cmd_recover(roost: Roost, *_: Any) -> int:
-    return _print({"recovered": _sync(roost).recover()})
+def cmd_recover(roost: Roost, args: argparse.Namespace, _: list[str]) -> int:
+    return _print({"recovered": _sync(roost, args).recover()})
 
 
 def cmd_task(roost: Roost, args: argparse.Namespace, _: list[str]) -> int:
     if not is_task_id(args.task_id):
         raise ValidationFailed("a task id is 24 hexadecimal characters")
-    task = _sync(roost).get(args.task_id)
+    task = _sync(roost, args).get(args.task_id)
     if task is None:
         print(f"roost: no task with id {args.task_id}", file=sys.stderr)
         return 1

@@ -42,6 +42,24 @@ class StoreUnavailable(RoostError):
     """The database cannot be reached or is locked; callers back off and try again."""
 
 
+class StoreCorrupt(RoostError):
+    """The database file is damaged: retrying cannot help, an operator must repair it.
+
+    Not a :class:`StoreUnavailable`, so nothing backs off and retries it: workers stop,
+    the CLI exits 4, the API answers 503 without ``Retry-After``. The message names the
+    file and how to recover it.
+    """
+
+
+class StoreMissing(ConfigError):
+    """A command that only reads or enqueues found no database where the settings point
+    (it would otherwise create an empty one and report zeros)."""
+
+
+class WorkerCrashed(RoostError):
+    """The worker stopped on an error nobody handled (a bug); the cause is ``__cause__``."""
+
+
 class NotFound(RoostError):
     """A task id that no task has."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -43,7 +44,20 @@ class TaskStore(abc.ABC):
 
     @abc.abstractmethod
     def ping(self) -> None:
-        """Raise :class:`StoreUnavailable` when the database cannot be reached."""
+        """Raise :class:`StoreUnavailable` when the database cannot be reached (or
+        :class:`StoreCorrupt` when it is damaged). Reads the tasks themselves, cheaply
+        (through an index): a health check that reads only metadata misses damage."""
+
+    def exists(self) -> bool:
+        """Whether the database was created already. Commands that only read or enqueue
+        check it, so that one run in the wrong folder does not create an empty database.
+        True by default: engines that create collections on demand (MongoDB)."""
+        return True
+
+    def location(self) -> str | None:
+        """Where the data lives when the URL alone does not say (SQLite: the file's
+        absolute path), for start-up logs and error messages."""
+        return None
 
     @abc.abstractmethod
     def enqueue_many(self, tasks: Sequence[NewTask]) -> list[Task]:
@@ -120,6 +134,19 @@ class TaskStore(abc.ABC):
         """Give a running task back (shutdown) without charging the attempt."""
         return self.reschedule(task_id, lease_id, now, None, charge=False)
 
+    def release_many(self, items: Sequence[tuple[str, str]], now: datetime) -> list[bool]:
+        """Give running tasks ``(task_id, lease_id)`` back, due at ``now``, without charging
+        their attempts, each fenced on its lease: what a stopping worker still holds, in
+        one write (one statement or command; the built-in engines do), so a shutdown
+        waits for a locked database once, not once per task. The answer says, in order,
+        which were released (a task given twice is released once)."""
+        seen: set[str] = set()
+        out = []
+        for task_id, lease_id in items:
+            out.append(task_id not in seen and self.release(task_id, lease_id, now))
+            seen.add(task_id)
+        return out
+
     def nowait(self) -> TaskStore | None:
         """A second handle on the same database whose calls never wait: a busy database
         raises :class:`StoreUnavailable` at once, and no call runs :meth:`upkeep`.
@@ -130,6 +157,12 @@ class TaskStore(abc.ABC):
     def upkeep(self) -> None:
         """Maintenance that writes through :meth:`nowait` skip (SQLite: a WAL checkpoint)."""
         return None
+
+
+def _unless(
+    unless: Callable[[], bool], fn: Callable[..., T], *args: Any, **kwargs: Any
+) -> T | None:
+    return None if unless() else fn(*args, **kwargs)
 
 
 def _log_upkeep_failure(done: asyncio.Future[None]) -> None:
@@ -178,13 +211,53 @@ class AsyncStore:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, partial(fn, *args, **kwargs))
 
-    async def quick(self, name: str, *args: Any, rows: int = 1, **kwargs: Any) -> Any:
+    async def quick(
+        self,
+        name: str,
+        *args: Any,
+        rows: int = 1,
+        unless: Callable[[], bool] | None = None,
+        **kwargs: Any,
+    ) -> Any:
         """The engine's method ``name``: on the event loop when it touches at most
-        ``INLINE_ROWS`` rows and the database is free at once, else in the threads."""
+        ``INLINE_ROWS`` rows and the database is free at once, else in the threads.
+
+        ``unless`` is asked when the call's turn comes in the threads: if true by then,
+        the engine is not called and the answer is None (a claim that queued behind a
+        call stuck on a locked database, while the worker that wanted it stopped)."""
         out = self._try_now(name, args, kwargs, rows)
         if out is _BUSY:
-            return await self.call(getattr(self.sync, name), *args, **kwargs)
+            fn = getattr(self.sync, name)
+            if unless is not None:
+                fn = partial(_unless, unless, fn)
+            return await self.call(fn, *args, **kwargs)
         return out
+
+    async def call_by(self, deadline: float, name: str, *args: Any) -> Any:
+        """The engine's method ``name``, answered by ``deadline`` (``time.monotonic()``)
+        or :class:`StoreUnavailable`: for the last writes of a shutdown, which must not
+        queue behind calls stuck in the store's threads (each waiting out a locked
+        database). Tried on the :meth:`TaskStore.nowait` handle, on the loop, again and
+        again until the deadline; engines without one: in the threads, waited for until
+        the deadline."""
+        if self._now is None:
+            try:
+                return await asyncio.wait_for(
+                    self.call(getattr(self.sync, name), *args),
+                    max(0.0, deadline - time.monotonic()),
+                )
+            except TimeoutError:
+                raise StoreUnavailable("no answer from the store in time") from None
+        delay = 0.005
+        while True:
+            try:
+                return getattr(self._now, name)(*args)
+            except StoreUnavailable:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise
+                await asyncio.sleep(min(delay, left))
+                delay = min(delay * 2, 0.1)  # SQLite's own busy handler polls the same way
 
     def _try_now(self, name: str, args: Sequence[Any], kwargs: Mapping[str, Any], rows: int) -> Any:
         if self._now is None or rows > self.INLINE_ROWS:

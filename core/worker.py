@@ -4,6 +4,9 @@ One asyncio loop: a small poll loop (``_poll_iteration``) that claims at most th
 slots, a heartbeat that extends all held leases in one write every ``lease/3``, and a
 periodic recovery of expired leases. Every write after the claim is fenced on the lease.
 Signals are not handled here (the CLI does that): call :meth:`stop`.
+
+How it stops, within a bound, is in :mod:`.shutdown`. A damaged store or an unhandled
+error stops it for good: :attr:`Worker.failure`, raised by :meth:`Worker.run`.
 """
 
 from __future__ import annotations
@@ -11,23 +14,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import json
 import logging
 import os
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
 from pydantic import ValidationError
 
 from .app import Roost
-from .errors import LeaseLost, PermanentError, StoreUnavailable
+from .errors import LeaseLost, PermanentError, StoreCorrupt, StoreUnavailable
 from .limits import after
 from .models import Task, utcnow
 from .retry import decide
+from .runs import Deadline, Running, check_result
+from .shutdown import Shutdown
 from .tasktypes import TaskContext
 
 log = logging.getLogger("roost.worker")
@@ -40,41 +43,9 @@ def make_worker_id() -> str:
     return f"worker-{os.getpid()}-{int(time.time() * 1000)}"
 
 
-class Deadline:
-    """One timer for the runs of a claimed batch that share a timeout: it cancels those still
-    running when it fires, and is cancelled itself once every run of the batch is over."""
+class Worker(Shutdown):
+    """Claims and runs tasks until stopped; :class:`Shutdown` has how it stops."""
 
-    __slots__ = ("runs", "left", "timer")
-
-    def __init__(self, runs: list[Running], timeout: float) -> None:
-        self.runs = runs
-        self.left = len(runs)
-        self.timer = asyncio.get_running_loop().call_later(timeout, self._expire)
-
-    def _expire(self) -> None:
-        for running in self.runs:
-            if not running.job.done():
-                running.timed_out = True
-                running.job.cancel()
-
-    def one_over(self) -> None:
-        self.left -= 1
-        if not self.left:
-            self.timer.cancel()  # drops its references to the runs at once
-
-
-@dataclass
-class Running:
-    task: Task
-    job: asyncio.Task[None] = field(repr=False)
-    deadline: Deadline | None = field(default=None, repr=False)
-    lost: bool = False  # the lease went to someone else: discard whatever this run produces
-    released: bool = False  # cancelled by shutdown: give the task back uncharged
-    timed_out: bool = False  # cancelled by its timeout: a failure, retried per the policy
-    completing: bool = False  # the handler succeeded; the slot is freed once DONE is written
-
-
-class Worker:
     def __init__(
         self,
         roost: Roost,
@@ -93,8 +64,8 @@ class Worker:
         self.inflight: dict[str, Running] = {}
         self._listened: set[str] = set()
         self.running = False
-        self._stop = asyncio.Event()
         self._wake = asyncio.Event()
+        self._init_shutdown()
         # successful runs waiting for the next grouped DONE write: (task, result, seconds)
         self._completions: list[tuple[Task, Any, float]] = []
         self._flusher: asyncio.Task[None] | None = None
@@ -109,16 +80,10 @@ class Worker:
             "maxConcurrent": self.max_concurrent,
         }
 
-    def stop(self, *, force: bool = False) -> None:
-        """Stop claiming; running tasks get ``shutdown_timeout`` to finish (none with ``force``)."""
-        self._stop.set()
-        self._wake.set()
-        if force:
-            for running in list(self.inflight.values()):
-                self._cancel(running, release=True)
-
     async def run(self, *, burst: bool = False) -> None:
-        """Work until :meth:`stop`; with ``burst``, return once nothing is due or running."""
+        """Work until :meth:`stop`; with ``burst``, return once nothing is due or running
+        (expired leases recovered first). Raises :attr:`failure` if the worker stopped for
+        good (:class:`StoreCorrupt`, :class:`WorkerCrashed`), after its shutdown."""
         cfg = self.roost.settings.worker
         self.running = True
         # plugins are registered when the Roost is created: which task events have listeners
@@ -129,34 +94,63 @@ class Worker:
         )
         background = [
             asyncio.create_task(self._every(self.lease / 3, self._heartbeat), name="heartbeat"),
-            asyncio.create_task(
-                self._every(cfg.recovery_interval, self._recover, now=True), name="recovery"
+            asyncio.create_task(  # a burst recovers before it decides the queue is empty
+                self._every(cfg.recovery_interval, self._recover, now=not burst), name="recovery"
             ),
         ]
+        # the poll loop is a task of its own: a stop() while it waits for a claim stuck on
+        # a locked database starts the shutdown clock at once, not when that claim returns
+        poller = asyncio.create_task(self._poll(burst), name="poll")
+        stopped = asyncio.create_task(self._stop.wait(), name="stop")
         try:
-            idle = cfg.poll_interval
-            while not self._stop.is_set():
-                self._wake.clear()
-                claimed = await self._poll_iteration()
-                if claimed:
-                    idle = cfg.poll_interval
-                    await asyncio.sleep(0)  # a claim made on the loop: let others go between two
-                    continue
-                if burst and not self.inflight and claimed == 0:
-                    break
-                full = len(self.inflight) >= self.max_concurrent
-                await self._sleep(None if full else idle)
-                if not full:
-                    idle = min(idle * 2, cfg.max_poll_interval)
+            await asyncio.wait({poller, stopped}, return_when=asyncio.FIRST_COMPLETED)
         finally:
+            stopped.cancel()
             self.running = False
-            await self._drain(cfg.shutdown_timeout)
-            for job in background:
-                job.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
-            log.info("worker stop id=%s", self.id)
+            if poller.done() and not poller.cancelled() and poller.exception() is not None:
+                self._fatal(poller.exception())  # type: ignore[arg-type]
+            try:
+                await self._shutdown(poller, background)
+            finally:
+                self._stopped.set()
+                log.info("worker stop id=%s", self.id)
+        if self.failure is not None:
+            raise self.failure
 
     # -- the poll loop ------------------------------------------------------------------
+    async def _poll(self, burst: bool) -> None:
+        cfg = self.roost.settings.worker
+        idle = cfg.poll_interval
+        recovered = False  # a burst: expired leases recovered since the last claim found work
+        while not self._stop.is_set():
+            self._wake.clear()
+            claimed = await self._poll_iteration()
+            if claimed:
+                idle = cfg.poll_interval
+                recovered = False
+                await asyncio.sleep(0)  # a claim made on the loop: let others go between two
+                continue
+            if burst and not self.inflight and claimed == 0:
+                if not recovered:  # a crashed worker's expired leases first, then look again
+                    recovered = await self._recover_for_burst()
+                    continue
+                return
+            full = len(self.inflight) >= self.max_concurrent
+            await self._sleep(None if full else idle)
+            if not full:
+                idle = min(idle * 2, cfg.max_poll_interval)
+
+    async def _recover_for_burst(self) -> bool:
+        """Recover expired leases before a burst worker decides the queue is empty (with
+        only burst workers, e.g. from cron, nothing else would); False if the store failed."""
+        try:
+            await self._recover()
+        except StoreUnavailable as exc:
+            log.warning("recovery failed, backing off: %s", exc)
+            await self._sleep(self.roost.settings.worker.max_poll_interval)
+            return False
+        return True
+
     async def _poll_iteration(self) -> int:
         """Claim into the free slots and start the tasks; the count, or -1 on a store error."""
         started = 0
@@ -167,12 +161,15 @@ class Worker:
                 break
             try:
                 tasks = await self.store.quick(
-                    "claim", self.id, types, limit, self.lease, rows=limit
+                    "claim", self.id, types, limit, self.lease, rows=limit, unless=self._is_stopping
                 )
             except StoreUnavailable as exc:
                 log.warning("claim failed, backing off: %s", exc)
                 await self._sleep(self.roost.settings.worker.max_poll_interval)
                 return -1
+            if self._stopping:  # claimed while stopping (or skipped: None): never started
+                self._late.extend(tasks or ())
+                return started
             self._start(tasks)
             started += len(tasks)
         return started
@@ -247,8 +244,7 @@ class Worker:
                 if not (running.lost or running.released or running.timed_out):
                     raise
                 if running.released:
-                    await self._fenced("release", task.id, task.lease_id, utcnow(), what="release")
-                    log.info("task released id=%s type=%s (shutdown)", task.id, task.type)
+                    pass  # the shutdown gives it back, with the others, in one write
                 elif running.lost:
                     log.warning("task lost lease id=%s type=%s: run abandoned", task.id, task.type)
                 else:
@@ -261,6 +257,8 @@ class Worker:
                 await self._failed(task, exc)
                 return
             self._complete(running, result, time.monotonic() - started)
+        except StoreCorrupt as exc:
+            self._fatal(exc)
         except Exception:  # never let a task's bookkeeping kill the worker
             log.exception("task bookkeeping failed id=%s", task.id)
 
@@ -319,6 +317,9 @@ class Worker:
                 held = await self._write(
                     "complete_many", items, what="complete", ident=ident, rows=len(items)
                 )
+            except StoreCorrupt as exc:
+                self._fatal(exc)
+                held = None
             except Exception:
                 log.exception("complete failed id=%s (recovery will re-run it)", ident)
                 held = None
@@ -365,7 +366,7 @@ class Worker:
 
     # -- background ---------------------------------------------------------------------
     async def _every(
-        self, interval: float, fn: Callable[[], Awaitable[None]], now: bool = False
+        self, interval: float, fn: Callable[[], Awaitable[object]], now: bool = False
     ) -> None:
         if not now:
             await asyncio.sleep(interval)
@@ -374,6 +375,9 @@ class Worker:
                 await fn()
             except StoreUnavailable as exc:
                 log.warning("%s failed: %s", fn.__name__.strip("_"), exc)
+            except StoreCorrupt as exc:
+                self._fatal(exc)
+                return
             except Exception:
                 log.exception("%s failed", fn.__name__.strip("_"))
             await asyncio.sleep(interval)
@@ -391,28 +395,11 @@ class Worker:
                 running.lost = True
                 running.job.cancel()
 
-    async def _recover(self) -> None:
+    async def _recover(self) -> int:
         count = await self.store.recover()
         if count:
             log.warning("recovered %d task(s) with expired leases", count)
-
-    # -- shutdown -----------------------------------------------------------------------
-    def _cancel(self, running: Running, *, release: bool) -> None:
-        running.released = release
-        running.job.cancel()
-
-    async def _drain(self, timeout: float) -> None:
-        jobs = {r.job for r in self.inflight.values()}
-        if not jobs:
-            return
-        log.info("shutdown: waiting up to %gs for %d running task(s)", timeout, len(jobs))
-        _, pending = await asyncio.wait(jobs, timeout=timeout)
-        for running in list(self.inflight.values()):
-            if running.job in pending:
-                self._cancel(running, release=True)
-        await asyncio.gather(*pending, return_exceptions=True)
-        if self._flusher is not None:  # the DONE writes of the runs that finished
-            await asyncio.gather(self._flusher, return_exceptions=True)
+        return count
 
     def _hook(self, name: str, **kwargs: Any) -> None:
         if name not in self._listened:  # nobody listens: skip pluggy's call (2 a task)
@@ -421,15 +408,3 @@ class Worker:
             getattr(self.roost.pm.hook, name)(**kwargs)
         except Exception:
             log.exception("plugin hook %s raised (ignored)", name)
-
-
-def check_result(result: Any) -> None:
-    """A handler returns a JSON-able dict or None; anything else is a failure of the run."""
-    if result is None:
-        return
-    if not isinstance(result, dict):
-        raise TypeError(f"handler returned {type(result).__name__}, expected a dict or None")
-    try:
-        json.dumps(result)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(f"handler result is not JSON-serialisable: {exc}") from None

@@ -182,6 +182,8 @@ def test_example_plugin_registers_through_its_entry_point(
         line.startswith("urlcheck") and "URL_CHECK" in line for line in listed.stdout.splitlines()
     ), listed.stdout
 
+    created = roost_cmd(["worker", "--burst"], tmp_path, example_installed, db)
+    assert created.returncode == 0, created.stderr  # enqueue never creates a database
     ids = {}
     for path in ("/ok", "/gone", "/busy"):
         out = roost_cmd(["enqueue", "url-check", site + path], tmp_path, example_installed, db)

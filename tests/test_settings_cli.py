@@ -104,6 +104,7 @@ def test_config_masks_secrets(
 def test_cli_enqueue_stats_task_and_worker(
     make_settings: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    assert main(["worker", "--burst"]) == 0  # creates the database; enqueue does not
     assert (
         main(
             [
@@ -151,6 +152,7 @@ def test_cli_enqueue_stats_task_and_worker(
 def test_cli_bad_input_is_a_message_not_a_traceback(
     make_settings: Any, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
 ) -> None:
+    assert main(["worker", "--burst"]) == 0
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
@@ -159,6 +161,7 @@ def test_cli_bad_input_is_a_message_not_a_traceback(
 
 
 def test_unknown_task_id_exits_1(make_settings: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["worker", "--burst"]) == 0
     assert main(["task", "a" * 24]) == 1
     assert "no task with id" in capsys.readouterr().err
 

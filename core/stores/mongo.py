@@ -141,8 +141,10 @@ class MongoStore(TaskStore):
             self.client.close()
 
     def ping(self) -> None:
+        """One indexed read of the tasks collection (the claim index), not a bare ``ping``:
+        a server that answers but cannot serve the collection is not healthy."""
         with self._op():
-            self.db.command("ping")
+            self.tasks.find_one({"status": PENDING}, {"_id": 1})
 
     def enqueue_many(self, tasks: Sequence[NewTask]) -> list[Task]:
         now = utcnow()
@@ -319,6 +321,41 @@ class MongoStore(TaskStore):
         if not charge:
             update["$inc"] = {"attempts": -1}
         return self._fenced(task_id, lease_id, update)
+
+    def release_many(self, items: Sequence[tuple[str, str]], now: datetime) -> list[bool]:
+        """One ``update`` command for the lot (a second, a ``find``, only when some were
+        refused, to learn which: those this write stamped)."""
+        if not items:
+            return []
+        first: dict[str, int] = {}
+        for i, (task_id, _) in enumerate(items):
+            first.setdefault(task_id, i)
+        stamp = utcnow()
+        match = {
+            "status": RUNNING,
+            "$or": [{"_id": _oid(t), "leaseId": lid} for t, lid in items],
+        }
+        update = {
+            "$set": {"status": PENDING, "nextRunAt": now, "updatedAt": stamp},
+            "$unset": {"lockedBy": "", "lockedAt": "", "leaseId": "", "leaseExpiresAt": ""},
+            "$inc": {"attempts": -1},
+        }
+        with self._op():
+            if self.tasks.update_many(match, update).modified_count == len(first):
+                released = set(first)
+            else:  # PENDING, stamped by this very write (one taken again since: not counted)
+                released = {
+                    str(d["_id"])
+                    for d in self.tasks.find(
+                        {
+                            "_id": {"$in": [_oid(t) for t in first]},
+                            "status": PENDING,
+                            "updatedAt": stamp,
+                        },
+                        {"_id": 1},
+                    )
+                }
+        return [first[t] == i and t in released for i, (t, _) in enumerate(items)]
 
     def fail(self, task_id: str, lease_id: str, error: str) -> bool:
         now = utcnow()

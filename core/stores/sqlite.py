@@ -14,6 +14,7 @@ The schema and the row conversions are in :mod:`.sqlite_rows`.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sqlite3
 import threading
@@ -21,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 from urllib.parse import urlparse
 
 from ..errors import ConfigError, StoreUnavailable
@@ -29,6 +30,7 @@ from ..hookspecs import hookimpl
 from ..models import NewTask, QueueStats, Task, new_id, utcnow
 from ..settings import StoreSettings
 from ..store import TaskStore
+from .sqlite_errors import store_error, translate
 from .sqlite_rows import (
     CLAIMED,
     COMPLETE,
@@ -43,9 +45,6 @@ from .sqlite_rows import (
     row_to_task,
 )
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
 
 def path_from_url(url: str) -> str:
     """``sqlite:///relative.db``, ``sqlite:////abs/path.db`` or ``sqlite:///:memory:``."""
@@ -59,24 +58,6 @@ def path_from_url(url: str) -> str:
     if not path:
         raise ConfigError(f"store.url {url!r} names no file: use sqlite:///roost.db")
     return path
-
-
-def _translate(fn: Callable[P, R]) -> Callable[P, R]:
-    """Turn lock and I/O errors into :class:`StoreUnavailable`; keep programming errors."""
-
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(*args, **kwargs)
-        except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(f"SQLite: {exc}") from exc
-        except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.IntegrityError | sqlite3.ProgrammingError):
-                raise
-            raise StoreUnavailable(f"SQLite: {exc}") from exc
-
-    wrapper.__name__ = fn.__name__
-    wrapper.__doc__ = fn.__doc__
-    return wrapper
 
 
 class SQLiteStore(TaskStore):
@@ -111,7 +92,10 @@ class SQLiteStore(TaskStore):
                 conn.execute(f"PRAGMA wal_autocheckpoint={10000 if self._checkpoints else 0}")
                 conn.execute("PRAGMA journal_size_limit=67108864")
             except sqlite3.Error as exc:
-                raise StoreUnavailable(f"SQLite: cannot open {self.path}: {exc}") from exc
+                problem = store_error(exc, self.path)
+                if isinstance(problem, StoreUnavailable):
+                    problem = StoreUnavailable(f"SQLite: cannot open {self.path}: {exc}")
+                raise problem from exc
             self._conn = conn
         return self._conn
 
@@ -124,7 +108,8 @@ class SQLiteStore(TaskStore):
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # SQLite may have rolled back already (I/O error,
+                    conn.execute("ROLLBACK")  # full disk): the error to report is the first
                 raise
             conn.execute("COMMIT")
 
@@ -133,7 +118,7 @@ class SQLiteStore(TaskStore):
         with self._lock:
             yield self._connect()
 
-    @_translate
+    @translate
     def setup(self) -> None:
         """Create the schema, or bring a file made by an older roost up to date, in one
         transaction (concurrent start-ups queue on the write lock; the second finds it done)."""
@@ -166,20 +151,32 @@ class SQLiteStore(TaskStore):
             return None
         return SQLiteStore(self.url, busy_timeout=0, checkpoints=False)
 
-    @_translate
+    @translate
     def upkeep(self) -> None:
         """Checkpoint the WAL the nowait handle's commits have grown (PASSIVE: never waits
         for readers or writers; what it cannot copy now, a later one will)."""
         with self._read() as conn:
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
 
-    @_translate
+    def exists(self) -> bool:
+        return self.path == ":memory:" or os.path.exists(self.path)
+
+    def location(self) -> str | None:
+        return None if self.path == ":memory:" else os.path.abspath(self.path)
+
+    @translate
     def ping(self) -> None:
+        """Reads the tasks table's first page and the claim index's (a few pages, whatever
+        the size): damage there is found, as reading only the schema would not."""
         with self._read() as conn:
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            conn.execute(
+                "SELECT (SELECT id FROM tasks ORDER BY id LIMIT 1),"
+                " (SELECT id FROM tasks INDEXED BY tasks_claim WHERE status = 'PENDING'"
+                " ORDER BY priority DESC, next_run_at, id LIMIT 1)"
+            ).fetchone()
 
     # -- producers ----------------------------------------------------------------------
-    @_translate
+    @translate
     def enqueue_many(self, tasks: Sequence[NewTask]) -> list[Task]:
         now = utcnow()
         now_ms = ms(now)
@@ -228,7 +225,7 @@ class SQLiteStore(TaskStore):
         return out
 
     # -- worker side --------------------------------------------------------------------
-    @_translate
+    @translate
     def claim(
         self, worker_id: str, types: Sequence[str] | None, limit: int, lease: float
     ) -> list[Task]:
@@ -265,14 +262,14 @@ class SQLiteStore(TaskStore):
         tasks.sort(key=lambda t: (-t.priority, t.next_run_at, t.id))
         return tasks
 
-    @_translate
+    @translate
     def complete(self, task_id: str, lease_id: str, result: dict[str, Any] | None) -> bool:
         now = ms(utcnow())
         with self._write() as conn:
             cur = conn.execute(COMPLETE, (dumps(result), now, now, task_id, lease_id))
             return cur.rowcount == 1
 
-    @_translate
+    @translate
     def complete_many(self, items: Sequence[tuple[str, str, dict[str, Any] | None]]) -> list[bool]:
         """One transaction for the lot: one commit instead of one per task."""
         if not items:
@@ -284,7 +281,7 @@ class SQLiteStore(TaskStore):
                 for task_id, lease_id, result in items
             ]
 
-    @_translate
+    @translate
     def reschedule(
         self, task_id: str, lease_id: str, run_at: datetime, error: str | None, *, charge: bool
     ) -> bool:
@@ -298,7 +295,31 @@ class SQLiteStore(TaskStore):
             )
             return cur.rowcount == 1
 
-    @_translate
+    @translate
+    def release_many(self, items: Sequence[tuple[str, str]], now: datetime) -> list[bool]:
+        """One ``UPDATE`` (per 10,000 tasks: SQLite's limit on parameters), one transaction."""
+        if not items:
+            return []
+        released: set[str] = set()
+        stamp = ms(utcnow())
+        with self._write() as conn:
+            for start in range(0, len(items), 10_000):
+                chunk = items[start : start + 10_000]
+                params: list[Any] = [ms(now), stamp]
+                for item in chunk:
+                    params.extend(item)
+                pairs = ",".join("(?, ?)" for _ in chunk)
+                rows = conn.execute(
+                    "UPDATE tasks SET status = 'PENDING', next_run_at = ?, updated_at = ?,"
+                    " attempts = attempts - 1, locked_by = NULL, locked_at = NULL,"
+                    " lease_id = NULL, lease_expires_at = NULL"
+                    f" WHERE status = 'RUNNING' AND (id, lease_id) IN (VALUES {pairs}) RETURNING id",
+                    params,
+                ).fetchall()
+                released.update(r[0] for r in rows)
+        return _once(items, released)
+
+    @translate
     def fail(self, task_id: str, lease_id: str, error: str) -> bool:
         now = ms(utcnow())
         with self._write() as conn:
@@ -309,7 +330,7 @@ class SQLiteStore(TaskStore):
             )
             return cur.rowcount == 1
 
-    @_translate
+    @translate
     def heartbeat(self, worker_id: str, leases: Mapping[str, str], lease: float) -> set[str]:
         if not leases:
             return set()
@@ -327,7 +348,7 @@ class SQLiteStore(TaskStore):
             ).fetchall()
         return {r[0] for r in rows}
 
-    @_translate
+    @translate
     def checkpoint(self, task_id: str, lease_id: str, data: dict[str, Any]) -> bool:
         with self._write() as conn:
             cur = conn.execute(
@@ -336,7 +357,7 @@ class SQLiteStore(TaskStore):
             )
             return cur.rowcount == 1
 
-    @_translate
+    @translate
     def recover(self) -> int:
         now = ms(utcnow())
         error = "lease expired: the worker stopped heartbeating (crashed or stalled)"
@@ -356,13 +377,13 @@ class SQLiteStore(TaskStore):
         return failed + back
 
     # -- reads --------------------------------------------------------------------------
-    @_translate
+    @translate
     def get(self, task_id: str) -> Task | None:
         with self._read() as conn:
             row = conn.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
         return None if row is None else row_to_task(row)
 
-    @_translate
+    @translate
     def stats(self) -> QueueStats:
         """One statement (one snapshot); PENDING, RUNNING and FAILED are counted on their
         partial indexes, DONE is what remains of the table's count."""
@@ -377,7 +398,7 @@ class SQLiteStore(TaskStore):
         return QueueStats(pending=pending, running=running, done=done, failed=failed)
 
     # -- records ------------------------------------------------------------------------
-    @_translate
+    @translate
     def save_records(
         self, collection: str, records: Iterable[Mapping[str, Any]], key: str, task_id: str
     ) -> int:
@@ -396,7 +417,7 @@ class SQLiteStore(TaskStore):
             )
         return len(rows)
 
-    @_translate
+    @translate
     def find_records(
         self, collection: str, *, task_id: str | None = None, limit: int = 100
     ) -> list[dict[str, Any]]:
@@ -425,6 +446,16 @@ class SQLiteStore(TaskStore):
                 ]
                 out.append(record)
         return out
+
+
+def _once(items: Sequence[tuple[str, str]], done: set[str]) -> list[bool]:
+    """Per item, in order: was its task in ``done`` (a task given twice counts once)."""
+    seen: set[str] = set()
+    out = []
+    for task_id, _ in items:
+        out.append(task_id in done and task_id not in seen)
+        seen.add(task_id)
+    return out
 
 
 def _open(config: StoreSettings) -> TaskStore:

@@ -1,4 +1,9 @@
-"""The aiohttp application factory and the server runner used by ``roost serve``."""
+"""The aiohttp application factory and the server runner used by ``roost serve``.
+
+``serve`` binds its port before anything starts, and returns when asked to stop or when the
+in-process worker stopped for good (raising why): a supervisor then restarts the process
+instead of it serving on, healthy-looking, with no worker.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from roost.core.worker import Worker
 from . import clientlog
 from .envelope import envelope_middleware, token_middleware
 from .keys import ROOST, WORKER
+from .listen import listen
 
 log = logging.getLogger("roost.api")
 
@@ -51,33 +57,54 @@ async def _lifetime(app: web.Application) -> AsyncIterator[None]:
     else:
         await worker.roost.runtime()  # a runtime that cannot start stops start-up, not tasks
         job = asyncio.create_task(worker.run(), name="worker")
-        job.add_done_callback(_report_crash)
         yield
         worker.stop()
-        await job
+        # a failure was logged by the worker; /health and serve() report worker.failure
+        await asyncio.gather(job, return_exceptions=True)
     await roost.close()
 
 
-def _report_crash(job: asyncio.Task[None]) -> None:
-    if not job.cancelled() and job.exception() is not None:
-        log.critical("the in-process worker stopped", exc_info=job.exception())
-
-
 async def serve(roost: Roost, app: web.Application, stop: asyncio.Event) -> None:
-    """Serve on ``api.host:api.port`` until ``stop`` is set."""
+    """Serve on ``api.host:api.port`` until ``stop`` is set or the in-process worker stopped
+    for good; then raise its :attr:`~roost.core.worker.Worker.failure`. The port is bound
+    before the app starts: :class:`ConfigError` naming ``host:port`` when it cannot be."""
     cfg = roost.settings.api
+    socks = listen(cfg.host, cfg.port)
     if cfg.host not in ("127.0.0.1", "localhost", "::1") and cfg.token is None:
         log.warning(
             "api.host=%s is reachable from other machines and api.token is not set: "
             "anyone who can reach it can enqueue tasks",
             cfg.host,
         )
+    worker = app[WORKER]
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
     try:
-        site = web.TCPSite(runner, cfg.host, cfg.port, reuse_address=True)
-        await site.start()
-        log.info("api listening on http://%s:%d%s", cfg.host, cfg.port, cfg.prefix)
-        await stop.wait()
+        await runner.setup()
+        for sock in socks:
+            await web.SockSite(runner, sock).start()
+        port = socks[0].getsockname()[1]
+        log.info("api listening on http://%s:%d%s", cfg.host, port, cfg.prefix)
+        await _until_stopped(stop, worker)
     finally:
         await runner.cleanup()
+        for sock in socks:  # closed by their sites, unless start-up failed before
+            sock.close()
+    if worker is not None and worker.failure is not None:
+        raise worker.failure
+
+
+async def _until_stopped(stop: asyncio.Event, worker: Worker | None) -> None:
+    waits = [asyncio.create_task(stop.wait())]
+    if worker is not None:
+        waits.append(asyncio.create_task(worker.wait_stopped()))
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for wait in waits:
+            wait.cancel()
+    if worker is not None and worker.failure is not None:
+        log.error(
+            "the in-process worker stopped (%s): roost serve exits, so that its supervisor "
+            "can restart it",
+            worker.failure,
+        )

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from roost.core.errors import StoreUnavailable, ValidationFailed
+from roost.core.errors import StoreCorrupt, StoreUnavailable, ValidationFailed
 from roost.core.problems import MAX_PROBLEMS, shorten
 
 from .keys import ROOST
@@ -77,6 +77,14 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
             "the task store cannot be reached right now; try again shortly",
             None,
             **{"Retry-After": "5"},
+        )
+    except StoreCorrupt as exc:  # no Retry-After: retrying cannot help
+        log.error("store damaged path=%s: %s", request.path, exc)
+        return error(
+            503,
+            "store_corrupt",
+            "the task store is damaged: an operator must repair it (the server log says "
+            "how); retrying will not help",
         )
     except web.HTTPException as exc:
         if exc.status < 400:

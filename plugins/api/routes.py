@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 from roost.core.app import Roost
+from roost.core.errors import StoreCorrupt
 from roost.core.models import is_task_id, iso
 from roost.core.tasktypes import TaskType
 
@@ -70,6 +71,21 @@ async def recover(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
+    """200 only when the store serves the tasks table and the in-process worker (if any)
+    has not stopped for good."""
+    worker = request.app[WORKER]
+    if worker is not None and worker.failure is not None:
+        why = (
+            "the task store is damaged"
+            if isinstance(worker.failure, StoreCorrupt)
+            else "an unexpected error"
+        )
+        raise ApiError(
+            503,
+            "worker_stopped",
+            f"the in-process worker {worker.id} stopped: {why} (the server log says more); "
+            "this process needs a restart",
+        )
     await request.app[ROOST].store.ping()
     return ok({"status": "ok"})
 

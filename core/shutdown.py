@@ -1,0 +1,169 @@
+"""How a worker stops: asked to (:meth:`Shutdown.stop`), or for good on a failure.
+
+The bound: ``worker.shutdown_timeout`` from the first :meth:`~Shutdown.stop` for the runs
+to finish, then what is still held (runs going on, outcomes not yet written, tasks a claim
+brought back after the stop) goes back to PENDING uncharged in ONE write answered within
+``store.timeout``: a locked database is waited out once, not once per task, and calls
+stuck in the store's threads are not waited for. The log says what became of each task.
+A mixin of :class:`roost.core.worker.Worker`, split out by concern.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from .errors import RoostError, StoreCorrupt, WorkerCrashed
+from .models import Task, utcnow
+from .runs import Running
+from .store import AsyncStore
+
+if TYPE_CHECKING:
+    from .app import Roost
+
+log = logging.getLogger("roost.worker")
+
+
+class Shutdown:
+    """The worker's stop: the state it needs, the sequence, the failure that ends a run."""
+
+    id: str
+    roost: Roost
+    store: AsyncStore
+    inflight: dict[str, Running]
+    _wake: asyncio.Event
+    _flusher: asyncio.Task[None] | None
+    _completions: list[tuple[Task, Any, float]]
+
+    def _init_shutdown(self) -> None:
+        #: why the worker stopped though nobody asked it to (a damaged store, a bug); None
+        #: while it works or once it stopped as asked. :meth:`Worker.run` raises it.
+        self.failure: StoreCorrupt | WorkerCrashed | None = None
+        self._stop = asyncio.Event()
+        self._stopped = asyncio.Event()
+        self._stop_at: float | None = None  # time.monotonic() of the first stop()
+        self._stopping = False  # a plain bool: read from the store's threads too
+        self._forced = False
+        self._late: list[Task] = []  # claimed after stop(): given back, never started
+
+    def stop(self, *, force: bool = False) -> None:
+        """Stop claiming; running tasks get ``shutdown_timeout`` from now to finish (none
+        with ``force``), then what is still running is cancelled and given back uncharged."""
+        if self._stop_at is None:
+            self._stop_at = time.monotonic()
+        self._stopping = True
+        self._forced = self._forced or force
+        self._stop.set()
+        self._wake.set()
+
+    async def wait_stopped(self) -> None:
+        """Until :meth:`Worker.run` is over (asked to stop, or stopped by :attr:`failure`)."""
+        await self._stopped.wait()
+
+    def _is_stopping(self) -> bool:
+        return self._stopping
+
+    def _fatal(self, exc: BaseException) -> None:
+        """Stop for good: the store is damaged (no retry can help) or the worker failed
+        (a bug). :meth:`Worker.run` raises it once the shutdown is over; /health reports it."""
+        if self.failure is None:
+            if isinstance(exc, StoreCorrupt):
+                log.critical("worker stopping id=%s: %s", self.id, exc)
+                self.failure = exc
+            else:
+                log.critical("worker stopping id=%s: unexpected error", self.id, exc_info=exc)
+                self.failure = WorkerCrashed(f"the worker stopped on an unexpected error: {exc!r}")
+                self.failure.__cause__ = exc
+        self.stop()
+
+    async def _shutdown(
+        self, poller: asyncio.Task[None], background: list[asyncio.Task[None]]
+    ) -> None:
+        """Wait for the runs until ``shutdown_timeout`` after :meth:`stop`, then give back
+        what is still held in one write, answered within ``store.timeout``."""
+        cfg = self.roost.settings
+        if self._stop_at is None:  # a burst that is over, or a failure
+            self._stop_at = time.monotonic()
+        self._stopping = True
+        self._stop.set()
+        self._wake.set()
+        until = self._stop_at + cfg.worker.shutdown_timeout
+        if self.inflight and not self._forced:
+            left = max(0.0, until - time.monotonic())
+            log.info(
+                "shutdown: waiting up to %.1fs for %d running task(s)", left, len(self.inflight)
+            )
+            await self._wait_runs(until)
+        deadline = time.monotonic() + cfg.store.timeout
+        # what is still in hand: runs going on, and finished runs whose outcome is not written
+        held = list(self.inflight.values())
+        for running in held:
+            if not running.job.done():
+                running.released = True
+        ending = [r.job for r in held if not r.job.done()] + background
+        if self._flusher is not None and not self._flusher.done():
+            ending.append(self._flusher)
+        for job in ending:
+            job.cancel()
+        if ending:  # their writes still queued in the store's threads are dropped with them
+            await asyncio.wait(ending, timeout=max(0.0, deadline - time.monotonic()))
+        self._completions.clear()
+        late, self._late = self._late, []
+        await give_back(self.store, [r.task for r in held if not r.lost] + late, deadline)
+        if not poller.done():  # a claim still in the store's threads: what it takes goes back
+            await asyncio.wait([poller], timeout=max(0.0, deadline - time.monotonic()))
+            late, self._late = self._late, []
+            await give_back(self.store, late, deadline)
+            if not poller.done():
+                poller.cancel()
+                log.warning(
+                    "shutdown: a claim was still waiting for the store; tasks it claims, if "
+                    "any, return to the queue when their leases expire"
+                )
+        await asyncio.gather(poller, return_exceptions=True)
+        self.inflight.clear()
+
+    async def _wait_runs(self, until: float) -> None:
+        """Until no run is left (outcomes written), ``until`` passes, or a forced stop."""
+        while self.inflight and not self._forced:
+            left = until - time.monotonic()
+            if left <= 0:
+                return
+            self._wake.clear()  # set by every slot freed, and by stop()
+            try:
+                await asyncio.wait_for(self._wake.wait(), left)
+            except TimeoutError:
+                return
+
+
+async def give_back(store: AsyncStore, tasks: list[Task], deadline: float) -> None:
+    """Release ``tasks`` (a stopping worker's) to PENDING uncharged, in one write answered by
+    ``deadline`` (``time.monotonic()``), and log what became of each, truthfully: released,
+    no longer this worker's, or left RUNNING for recovery (which charges the attempt)."""
+    tasks = [task for task in tasks if task.lease_id is not None]
+    if not tasks:
+        return
+    items = [(task.id, task.lease_id or "") for task in tasks]
+    try:
+        held = await store.call_by(deadline, "release_many", items, utcnow())
+    except Exception as exc:
+        if not isinstance(exc, RoostError):
+            log.exception("release failed")
+        log.warning(
+            "shutdown: could not release %d task(s) in time (%s): they stay RUNNING until "
+            "their leases expire, then recovery returns them to the queue, charging the attempt",
+            len(tasks),
+            exc,
+        )
+        for task in tasks:
+            log.warning("task left for recovery id=%s type=%s (shutdown)", task.id, task.type)
+        return
+    for task, released in zip(tasks, held, strict=True):
+        if released:
+            log.info("task released id=%s type=%s (shutdown)", task.id, task.type)
+        else:
+            log.info(
+                "task not released id=%s: no longer this worker's (finished, recovered)", task.id
+            )
