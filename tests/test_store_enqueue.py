@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from roost.core.errors import StoreUnavailable
+from roost.core.errors import StoreCorrupt, StoreUnavailable
 from roost.core.models import NewTask, TaskStatus, utcnow
 from roost.core.store import TaskStore
 from roost.core.stores.mongo import MongoStore
@@ -110,9 +110,9 @@ def test_ping_answers_when_the_database_is_reachable(store: TaskStore) -> None:
 
 def unreachable(engine: str, tmp_path: Path) -> TaskStore:
     """A store of ``engine`` whose database cannot be used."""
-    if engine == "sqlite":
-        path = tmp_path / "not-a-database.db"
-        path.write_bytes(b"this is not an SQLite file" * 100)
+    if engine == "sqlite":  # a folder where the file should be: SQLite cannot open it
+        path = tmp_path / "a-folder.db"
+        path.mkdir()
         return SQLiteStore(f"sqlite:///{path}")
     return MongoStore("mongodb://127.0.0.1:1/roost_test", timeout_ms=200)  # nothing listens
 
@@ -124,6 +124,17 @@ def test_ping_raises_store_unavailable_when_the_database_cannot_be_used(
     store = unreachable(engine, tmp_path)
     try:
         with pytest.raises(StoreUnavailable):
+            store.ping()
+    finally:
+        store.close()
+
+
+def test_ping_says_a_damaged_file_is_damaged_not_unreachable(tmp_path: Path) -> None:
+    path = tmp_path / "not-a-database.db"
+    path.write_bytes(b"this is not an SQLite file" * 100)
+    store = SQLiteStore(f"sqlite:///{path}")
+    try:
+        with pytest.raises(StoreCorrupt, match="damaged"):
             store.ping()
     finally:
         store.close()
