@@ -12,6 +12,7 @@ import json
 import logging
 import signal
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -28,7 +29,7 @@ from .errors import (
 from .limits import parse_priority, parse_run_at
 from .models import is_task_id
 from .plugins import plugin_rows
-from .settings import load_settings, resolve_file
+from .settings import RoostDeprecationWarning, load_settings, resolve_file
 from .store import TaskStore
 
 log = logging.getLogger("roost")
@@ -99,7 +100,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         args.settings_file = resolve_file(args.config)
-        settings = load_settings(args.settings_file, **_flag_settings(args))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", RoostDeprecationWarning)
+            settings = load_settings(args.settings_file, **_flag_settings(args))
+        for warning in caught:
+            print(f"roost: warning: {warning.message}", file=sys.stderr)
         if args.command == "config":
             file = args.settings_file
             return _print(

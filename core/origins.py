@@ -40,6 +40,10 @@ class Origins:
             else:
                 self.add(path, label(path))
 
+    def exactly(self, path: KeyPath) -> str | None:
+        """The source that set the key at ``path`` itself (not a table around it), or None."""
+        return next((label for at, label in self.entries if at == path), None)
+
     def of(self, loc: Iterable[int | str]) -> str | None:
         """The source of the value at ``loc``: the first entry on the same branch."""
         key = tuple(str(p) for p in loc)

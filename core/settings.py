@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -21,6 +22,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -51,14 +53,44 @@ class StoreSettings(Section):
     )
 
 
+class RoostDeprecationWarning(DeprecationWarning):
+    """A setting or API roost still accepts under an old name; the message names the new one.
+    ``roost`` shows these (Python hides plain DeprecationWarnings outside ``__main__``)."""
+
+
+#: Old dotted key -> new one: still read, with a warning naming where the old one was set.
+RENAMED = {"worker.stale_timeout": "worker.lease"}
+
+
 class WorkerSettings(Section):
     max_concurrent: int = Field(3, ge=1, le=10_000)
-    stale_timeout: float = Field(300.0, gt=0, description="lease length in seconds")
+    lease: float = Field(
+        300.0, gt=0, description="lease length in seconds (was worker.stale_timeout)"
+    )
     recovery_interval: float = Field(60.0, gt=0)
     shutdown_timeout: float = Field(30.0, ge=0)
     task_timeout: float = Field(600.0, gt=0)
     poll_interval: float = Field(0.05, gt=0, description="first idle wait, doubles when idle")
     max_poll_interval: float = Field(1.0, gt=0, description="longest idle wait between polls")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        """``stale_timeout`` is read as ``lease``; :func:`load_settings` warns naming its source."""
+        if isinstance(data, dict) and "stale_timeout" in data:
+            data = dict(data)
+            if "lease" in data:
+                raise ValueError(
+                    "worker.stale_timeout and worker.lease are both set: keep only worker.lease "
+                    "(stale_timeout is its old name)"
+                )
+            data["lease"] = data.pop("stale_timeout")
+        return data
+
+    @property
+    def stale_timeout(self) -> float:
+        """The old name of :attr:`lease`, for code written against it."""
+        return self.lease
 
 
 class RetrySettings(Section):
@@ -229,6 +261,7 @@ def load_settings(
     for key, name in env:
         origins.add(key, f"environment variable {name}")
     origins.add_tree(document, lambda _: str(file))
+    _check_renamed(origins)
     cls: type[Settings] = Settings
     if file is not None:
         config = SettingsConfigDict(**{**Settings.model_config, "toml_file": file})
@@ -243,6 +276,26 @@ def load_settings(
     settings._origins = origins
     _check_runtime_tables(settings)
     return settings
+
+
+def _check_renamed(origins: Origins) -> None:
+    """An old key (:data:`RENAMED`) still works, with a warning naming where it is set; set
+    beside its new name it is an error naming both sources."""
+    for old, new in RENAMED.items():
+        old_at = origins.exactly(tuple(old.split(".")))
+        if old_at is None:
+            continue
+        new_at = origins.exactly(tuple(new.split(".")))
+        if new_at is not None:
+            raise ConfigError(
+                f"{old_at}: {old} and {new_at}: {new} are both set: keep only {new} "
+                f"({old} is its old name)"
+            )
+        warnings.warn(
+            f"{old_at}: {old} is deprecated: rename it {new} (same meaning)",
+            RoostDeprecationWarning,
+            stacklevel=3,
+        )
 
 
 def _check_runtime_tables(settings: Settings) -> None:
