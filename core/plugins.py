@@ -24,11 +24,13 @@ from .tasktypes import RuntimeSpec, TaskType
 
 if TYPE_CHECKING:
     from .app import Roost
+    from .commands import Command
 
 ENTRY_POINT_GROUP = "roost"
 NO_ENTRY_POINTS_ENV = "ROOST_NO_ENTRY_POINTS"
 
 DEFAULT_PLUGINS: tuple[str, ...] = (
+    "roost.core.commands",
     "roost.core.stores.sqlite",
     "roost.core.stores.mongo",
     "roost.plugins.runtime_mock",
@@ -85,10 +87,8 @@ class Registry:
     task_types: dict[str, TaskType] = field(default_factory=dict)
     runtimes: dict[str, RuntimeSpec] = field(default_factory=dict)
     stores: dict[str, Callable[[StoreSettings], TaskStore]] = field(default_factory=dict)
+    commands: dict[str, Command] = field(default_factory=dict)
     owners: dict[tuple[str, str], str] = field(default_factory=dict)
-
-    def routes(self) -> dict[str, TaskType]:
-        return {t.route: t for t in self.task_types.values() if t.route}
 
 
 def _collect(
@@ -143,26 +143,34 @@ def _check_store(item: Any) -> None:
         )
 
 
+def _check_command(item: Any) -> None:
+    from .commands import Command  # the verbs module builds on this one
+
+    if not isinstance(item, Command):
+        raise ConfigError(f"register_commands: expected a Command, got {item!r}")
+
+
 #: hook, what it registers, Registry attribute, the name of an item, its check
 _KINDS: tuple[tuple[str, str, str, Callable[[Any], str], Callable[[Any], None]], ...] = (
     ("register_task_types", "task type", "task_types", lambda t: t.name, _check_task_type),
     ("register_runtimes", "runtime", "runtimes", lambda r: r.name, _check_runtime),
     ("register_stores", "store", "stores", lambda s: s[0], _check_store),
+    ("register_commands", "command", "commands", lambda c: c.name, _check_command),
 )
+
+
+def collect_commands(pm: pluggy.PluginManager) -> dict[str, Command]:
+    """The ``roost`` verbs every plugin registers, in registration order."""
+    commands: dict[str, Command] = {}
+    hook, kind, _, key, check = _KINDS[-1]
+    _collect(pm, hook, kind, commands, {}, key, check)
+    return commands
 
 
 def build_registry(pm: pluggy.PluginManager) -> Registry:
     reg = Registry()
     for hook, kind, attr, key, check in _KINDS:
         _collect(pm, hook, kind, getattr(reg, attr), reg.owners, key, check)
-    routes: dict[str, str] = {}
-    for t in reg.task_types.values():
-        if t.route and t.route in routes:
-            raise ConfigError(
-                f"task types {routes[t.route]!r} and {t.name!r} share route {t.route!r}"
-            )
-        if t.route:
-            routes[t.route] = t.name
     return reg
 
 

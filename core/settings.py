@@ -32,7 +32,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from .errors import ConfigError
+from .errors import ConfigError, RoostDeprecationWarning
 from .origins import Origins, env_parse_error, env_settings
 from .problems import format_errors as format_errors  # re-exported: its old home
 from .retry import RetryPolicy
@@ -51,11 +51,6 @@ class StoreSettings(Section):
     timeout: float = Field(
         5.0, gt=0, le=300, description="seconds to wait for a locked or unreachable database"
     )
-
-
-class RoostDeprecationWarning(DeprecationWarning):
-    """A setting or API roost still accepts under an old name; the message names the new one.
-    ``roost`` shows these (Python hides plain DeprecationWarnings outside ``__main__``)."""
 
 
 #: Old dotted key -> new one: still read, with a warning naming where the old one was set.
@@ -192,6 +187,11 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
+
+    @property
+    def file(self) -> Path | None:
+        """The settings file these settings were read from, if any."""
+        return self._file
 
     def where(self) -> str:
         """Where these settings came from, for error messages."""

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from roost.core import TaskType
+from roost.core import Exposure, TaskType
 from roost.core.settings import Settings
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
@@ -69,6 +69,11 @@ def test_the_task_type_example_runs_as_printed() -> None:
     namespace["register_task_types"](registered.append)
     assert [t.name for t in registered] == ["URL_CHECK"]
     assert registered[0].payload.model_validate({"url": "http://example.com"})
+    exposures: list[Exposure] = []
+    namespace["register_task_exposures"](exposures.append)
+    assert [(e.task_type, e.name, e.positional) for e in exposures] == [
+        ("URL_CHECK", "url-check", "url")
+    ]
 
 
 def test_the_quick_start_says_what_make_test_needs() -> None:

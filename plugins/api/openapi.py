@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 from roost.core.app import Roost
 
+from .exposure import exposed
 from .keys import ROOST
 from .schemas import CreatedTask, QueueStatsOut, RecoverOut, TaskOut, WorkerStatusOut, request_model
 
@@ -74,7 +75,7 @@ def _responses(ok_code: str, schema: dict[str, Any], codes: tuple[str, ...]) -> 
 
 def build(roost: Roost) -> dict[str, Any]:
     prefix = roost.settings.api.prefix
-    routes = roost.registry.routes()
+    routes = {name: found.task_type for name, found in exposed(roost).items()}
     models: list[type[BaseModel]] = [request_model(t) for t in routes.values()]
     models += [CreatedTask, QueueStatsOut, WorkerStatusOut, RecoverOut, TaskOut]
     _, defs = models_json_schema([(m, "validation") for m in models], ref_template=REF)
