@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from .app import Roost
     from .commands import Command
     from .models import Task
@@ -83,6 +85,18 @@ def register_stores(register: Callable[[str, Callable[[StoreSettings], TaskStore
     (``"sqlite"``, ``"mongodb"``). ``open(store_settings)`` gets the ``[store]`` table
     (``url`` and the engine options) and returns a :class:`TaskStore`; it should not
     touch the network (``setup()`` does that).
+    """
+
+
+@hookspec
+def register_settings(register: Callable[[str, type[BaseModel]], None]) -> None:
+    """Called when settings are loaded, with the plugins ``[plugins]`` chooses (sync, no I/O).
+
+    Call ``register(table, model)`` for each settings table the plugin owns (the API plugin
+    owns ``api``): ``[table]`` in ``settings.toml``, ``ROOST_<TABLE>__<KEY>`` in the
+    environment and explicit arguments are merged and validated with ``model`` (a pydantic
+    class: ``extra="forbid"`` makes a misspelt key an error naming it), and the result is
+    ``settings.table(table, model)``. A top-level table no plugin registers is an error.
     """
 
 

@@ -12,32 +12,33 @@ import tomllib
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     PrivateAttr,
-    SecretStr,
     ValidationError,
-    field_validator,
     model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     SettingsError,
-    TomlConfigSettingsSource,
 )
 
 from .errors import ConfigError, RoostDeprecationWarning
-from .origins import Origins, env_parse_error, env_settings
+from .origins import Origins, env_parse_error, env_settings, unknown_env_table
+from .plugin_settings import Tables, env_tree, public_table, registered_tables, validate_tables
+from .problems import SETTINGS_HINT
 from .problems import format_errors as format_errors  # re-exported: its old home
 from .retry import RetryPolicy
 
 DEFAULT_FILE = "settings.toml"
+M = TypeVar("M", bound=BaseModel)
 
 
 class Section(BaseModel):
@@ -100,48 +101,6 @@ class RetrySettings(Section):
         return RetryPolicy(**self.model_dump())
 
 
-class ApiSettings(Section):
-    host: str = "127.0.0.1"
-    port: int = Field(5001, ge=0, le=65535)
-    prefix: str = "/api/v4/twitter"
-    token: SecretStr | None = None
-    max_body_bytes: int = Field(64 * 1024, ge=1024)
-
-    @field_validator("prefix")
-    @classmethod
-    def _prefix(cls, value: str) -> str:
-        if not value.startswith("/api/") or value.endswith("/"):
-            raise ValueError("must start with /api/ and not end with /, e.g. /api/v4/twitter")
-        return value
-
-    @field_validator("token")
-    @classmethod
-    def _token(cls, value: SecretStr | None) -> SecretStr | None:
-        """A token no client can send is refused at start-up, not by a 401 at every request."""
-        problem = None if value is None else token_problem(value.get_secret_value())
-        if problem:
-            raise ValueError(problem)
-        return value
-
-
-def token_problem(token: str) -> str | None:
-    """Why ``token`` cannot work in ``Authorization: Bearer <token>``, or None.
-
-    Never quotes the token: the message goes to terminals and logs.
-    """
-    if not token.strip():
-        return "is empty: unset it to serve without a token, or set a real one"
-    if token != token.strip():
-        return "has leading or trailing whitespace, which HTTP strips from a header: remove it"
-    bad = next((i for i, ch in enumerate(token) if not " " <= ch <= "~"), None)
-    if bad is not None:
-        return (
-            f"character {bad + 1} is not printable ASCII: a newline, a control character or "
-            "non-ASCII text cannot be sent alike by every client"
-        )
-    return None
-
-
 class RuntimeSettings(BaseModel):
     """``name`` picks the runtime; ``[runtime.<name>]`` tables are checked by that runtime."""
 
@@ -169,11 +128,12 @@ class Settings(BaseSettings):
 
     _file: Path | None = PrivateAttr(None)
     _origins: Origins = PrivateAttr(default_factory=Origins)
+    _tables: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
+    file_tables: ClassVar[dict[str, Any]] = {}  # the file's core tables (load_settings)
 
     store: StoreSettings = Field(default_factory=StoreSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     retry: RetrySettings = Field(default_factory=RetrySettings)
-    api: ApiSettings = Field(default_factory=ApiSettings)
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
     plugins: PluginSettings = Field(default_factory=PluginSettings)
 
@@ -186,7 +146,27 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
+        file = InitSettingsSource(settings_cls, init_kwargs=cls.file_tables)
+        return init_settings, env_settings, file
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            """A plugin's table as an attribute too: ``settings.api``."""
+            try:
+                return super().__getattr__(name)
+            except AttributeError:
+                tables = (self.__pydantic_private__ or {}).get("_tables") or {}
+                if name in tables:
+                    return tables[name]
+                raise
+
+    def table(self, name: str, model: type[M]) -> M:
+        """The validated ``[name]`` table a plugin registered with ``model``."""
+        value = self._tables.get(name)
+        if not isinstance(value, model):
+            raise ConfigError(f"settings: no [{name}] table of {model.__name__} is registered")
+        return value
 
     @property
     def file(self) -> Path | None:
@@ -205,9 +185,9 @@ class Settings(BaseSettings):
     def public(self) -> dict[str, Any]:
         """The effective settings with secrets masked (``roost config``)."""
         data = self.model_dump(mode="json")
-        if self.api.token is not None:
-            data["api"]["token"] = "********"
         data["store"]["url"] = _mask_url(self.store.url)
+        for name, table in self._tables.items():
+            data[name] = public_table(table)
         return data
 
 
@@ -237,45 +217,107 @@ def load_settings(
     path: str | os.PathLike[str] | None = None,
     *,
     argument_names: Mapping[str, str] | None = None,
+    tables: Tables | None = None,
     **overrides: Any,
 ) -> Settings:
     """Read settings; raise :class:`ConfigError` naming the source, key and problem.
 
     ``overrides`` are explicit arguments (``api={"port": 80}``); ``argument_names`` names
     them in errors by dotted key (``{"api.port": "--port"}``), else they are ``arguments``.
+    ``tables`` are the plugins' tables (``{"api": ApiSettings}``); by default those that the
+    plugins chosen by ``[plugins]`` register through ``register_settings``.
     """
     file = resolve_file(path)
     where = f"settings ({file})" if file else "settings"
-    document: dict[str, Any] = {}
-    if file is not None:
-        try:
-            document = tomllib.loads(file.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{file}: cannot read: {exc}") from exc
+    document = _read(file)
     names = argument_names or {}
     origins = Origins()
     origins.add_tree(overrides, lambda key: names.get(".".join(key), "arguments"))
-    env = env_settings(os.environ, Settings.model_fields)
+    core = set(Settings.model_fields)
+    env = env_settings(os.environ, core, strict=False)
     for key, name in env:
         origins.add(key, f"environment variable {name}")
     origins.add_tree(document, lambda _: str(file))
     _check_renamed(origins)
-    cls: type[Settings] = Settings
-    if file is not None:
-        config = SettingsConfigDict(**{**Settings.model_config, "toml_file": file})
-        cls = type("Settings", (Settings,), {"model_config": config, "__module__": __name__})
+    attrs = {"file_tables": _only(document, core), "__module__": __name__}
+    cls: type[Settings] = type("Settings", (Settings,), attrs)
+    problems: list[str] = []
+    settings = None
     try:
-        settings = cls(**overrides)
+        settings = cls(**_only(overrides, core))
     except ValidationError as exc:
-        raise ConfigError(format_errors(exc, label=lambda loc: origins.of(loc) or where)) from None
+        problems.append(format_errors(exc, label=lambda loc: origins.of(loc) or where))
     except SettingsError as exc:  # a ROOST_<table> or list variable that is not JSON
         raise ConfigError(env_parse_error(str(exc), os.environ, env)) from None
+    if tables is None:
+        p = settings.plugins if settings is not None else _plugins_alone(document, overrides)
+        tables = registered_tables(p.entry_points, p.modules, p.disable)
+    known = core | set(tables)
+    unknown_env_table(env, known)
+    for source in (overrides, document):
+        problems += [
+            f"{origins.of((name,)) or where}: {name}: {SETTINGS_HINT}"
+            for name in source
+            if name not in known
+        ]
+    try:
+        sources = [document, env_tree(os.environ, env, tables), overrides]
+        validated = validate_tables(tables, sources, origins, where)
+    except ConfigError as exc:
+        problems.append(str(exc))
+    if problems or settings is None:
+        raise ConfigError("; ".join(problems))
     settings._file = file
     settings._origins = origins
+    settings._tables = validated
     _check_runtime_tables(settings)
     return settings
+
+
+class _PluginsAlone(BaseSettings):
+    """The ``[plugins]`` table read alone, when another core table is wrong: which plugins'
+    tables to check too, so that one message lists every problem."""
+
+    model_config = SettingsConfigDict(env_prefix="ROOST_", env_nested_delimiter="__")
+    plugins: PluginSettings = Field(default_factory=PluginSettings)
+    file_tables: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        file = InitSettingsSource(settings_cls, init_kwargs=cls.file_tables)
+        return init_settings, env_settings, file
+
+
+def _plugins_alone(document: Mapping[str, Any], overrides: Mapping[str, Any]) -> PluginSettings:
+    attrs = {"file_tables": _only(document, {"plugins"}), "__module__": __name__}
+    cls: type[_PluginsAlone] = type("_PluginsAlone", (_PluginsAlone,), attrs)
+    try:
+        return cls(**_only(overrides, {"plugins"})).plugins
+    except (ValidationError, SettingsError):
+        return PluginSettings()
+
+
+def _read(file: Path | None) -> dict[str, Any]:
+    """The settings file as a dict (empty without one)."""
+    if file is None:
+        return {}
+    try:
+        return tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot read: {exc}") from exc
+
+
+def _only(data: Mapping[str, Any], names: set[str]) -> dict[str, Any]:
+    return {key: value for key, value in data.items() if key in names}
 
 
 def _check_renamed(origins: Origins) -> None:

@@ -6,12 +6,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import BaseModel
 from roost.core.app import Roost
 from roost.core.commands import Command
 from roost.core.hookspecs import hookimpl
 
 from .commands import ENQUEUE, SERVE
 from .routes import builtin_routes
+from .settings import TABLE, ApiSettings
+
+
+@hookimpl(trylast=True)
+def register_settings(register: Callable[[str, type[BaseModel]], None]) -> None:
+    register(TABLE, ApiSettings)
 
 
 @hookimpl(trylast=True)

@@ -20,6 +20,7 @@ from . import clientlog
 from .envelope import envelope_middleware, token_middleware
 from .keys import ROOST, WORKER
 from .listen import listen
+from .settings import api_settings
 
 log = logging.getLogger("roost.api")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -30,7 +31,7 @@ def build_app(roost: Roost, worker: Worker | None = None) -> web.Application:
     ``worker`` is what ``/worker/status`` and ``/health`` report on; the app does not run it."""
     clientlog.install()  # a client's malformed request: one INFO line, not an ERROR traceback
     app = web.Application(
-        client_max_size=roost.settings.api.max_body_bytes,
+        client_max_size=api_settings(roost.settings).max_body_bytes,
         middlewares=[envelope_middleware, token_middleware],
     )
     app[ROOST] = roost
@@ -71,7 +72,7 @@ class ApiServer:
 
     def bind(self) -> None:
         """Listen before the store is touched: :class:`ConfigError` naming ``host:port``."""
-        cfg = self.roost.settings.api
+        cfg = api_settings(self.roost.settings)
         self._socks = listen(cfg.host, cfg.port)
         if cfg.host not in LOOPBACK and cfg.token is None:
             log.warning(
@@ -81,7 +82,7 @@ class ApiServer:
             )
 
     async def start(self) -> None:
-        cfg = self.roost.settings.api
+        cfg = api_settings(self.roost.settings)
         await self._runner.setup()
         for sock in self._socks:
             await web.SockSite(self._runner, sock).start()

@@ -12,6 +12,7 @@ from roost.core.app import Roost
 from .exposure import exposed
 from .keys import ROOST
 from .schemas import CreatedTask, QueueStatsOut, RecoverOut, TaskOut, WorkerStatusOut, request_model
+from .settings import api_settings
 
 PATH = "/api/v4/openapi.json"
 REF = "#/components/schemas/{model}"
@@ -74,7 +75,7 @@ def _responses(ok_code: str, schema: dict[str, Any], codes: tuple[str, ...]) -> 
 
 
 def build(roost: Roost) -> dict[str, Any]:
-    prefix = roost.settings.api.prefix
+    prefix = api_settings(roost.settings).prefix
     routes = {name: found.task_type for name, found in exposed(roost).items()}
     models: list[type[BaseModel]] = [request_model(t) for t in routes.values()]
     models += [CreatedTask, QueueStatsOut, WorkerStatusOut, RecoverOut, TaskOut]
@@ -132,7 +133,7 @@ def build(roost: Roost) -> dict[str, Any]:
         "paths": paths,
         "components": {"schemas": schemas},
     }
-    if roost.settings.api.token is not None:
+    if api_settings(roost.settings).token is not None:
         doc["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
         doc["security"] = [{"bearer": []}]
     return doc

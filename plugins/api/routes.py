@@ -14,6 +14,7 @@ from .keys import ROOST, WORKER
 from .openapi import PATH as OPENAPI_PATH
 from .openapi import openapi
 from .schemas import parse_request
+from .settings import api_settings
 
 
 def enqueue_route(found: Exposed, prefix: str) -> web.RouteDef:
@@ -92,7 +93,7 @@ async def health(request: web.Request) -> web.Response:
 
 
 def builtin_routes(roost: Roost) -> list[web.RouteDef]:
-    p = roost.settings.api.prefix
+    p = api_settings(roost.settings).prefix
     return [
         *(enqueue_route(found, p) for found in exposed(roost).values()),
         web.get(p + "/tasks/{task_id}", get_task),

@@ -51,4 +51,5 @@ def register_task_types(register: Callable[[TaskType], None]) -> None:
 
 @hookimpl(trylast=True)
 def register_task_exposures(register: Callable[[Exposure], None]) -> None:
-    register(Exposure("ACCOUNT", positional="username"))  # POST .../tasks/account, roost enqueue account X
+    # POST {api.prefix}/tasks/account, roost enqueue account USERNAME
+    register(Exposure("ACCOUNT", positional="username"))

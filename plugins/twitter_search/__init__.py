@@ -51,4 +51,5 @@ def register_task_types(register: Callable[[TaskType], None]) -> None:
 
 @hookimpl(trylast=True)
 def register_task_exposures(register: Callable[[Exposure], None]) -> None:
-    register(Exposure("SEARCH", positional="query"))  # POST .../tasks/search, roost enqueue search X
+    # POST {api.prefix}/tasks/search, roost enqueue search QUERY
+    register(Exposure("SEARCH", positional="query"))
