@@ -54,8 +54,8 @@ def register_task_types(register: Callable[[TaskType], None]) -> None:
 
 @hookspec
 def register_task_exposures(register: Callable[[Exposure], None]) -> None:
-    """Called when a front end is assembled: the REST application, ``roost enqueue`` (sync,
-    no I/O).
+    """Called when a front end (the REST application, ``roost enqueue``) is assembled
+    (sync, no I/O).
 
     Call ``register(Exposure("URL_CHECK", positional="url"))`` for each task type users
     may enqueue from outside: it gets the route ``POST {api.prefix}/tasks/<name>`` and the
@@ -116,7 +116,8 @@ def register_web_routes(register: Callable[[Any], None], roost: Roost) -> None:
     """Called when the REST API application is built (sync, no I/O).
 
     Call ``register(routes)`` with an iterable of aiohttp route definitions
-    (a ``web.RouteTableDef`` is one). The handlers reach the application through
+    (a ``web.RouteTableDef`` is one) for the application ``roost``, which the handlers
+    reach through
     ``request.app[ROOST]`` (``roost.plugins.api.keys.ROOST``). Routes under ``/api``
     share the error envelope, body limit and token check of the built-in routes.
     """
@@ -125,8 +126,8 @@ def register_web_routes(register: Callable[[Any], None], roost: Roost) -> None:
 # == event hooks: on the event loop, quick, never blocking ==================================
 @hookspec
 def task_claimed(task: Task, worker_id: str) -> None:
-    """A worker claimed ``task``; ``task.attempts`` already counts this run. Called on the
-    event loop: must not block."""
+    """Worker ``worker_id`` claimed ``task``; ``task.attempts`` already counts this run.
+    Called on the event loop: must not block."""
 
 
 @hookspec
