@@ -12,15 +12,13 @@ import tomllib
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
-    model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -35,107 +33,39 @@ from .origins import Origins, env_parse_error, env_settings, unknown_env_table
 from .plugin_settings import Tables, env_tree, public_table, registered_tables, validate_tables
 from .problems import SETTINGS_HINT
 from .problems import format_errors as format_errors  # re-exported: its old home
-from .retry import RetryPolicy
+from .sections import (
+    RENAMED,
+    PluginSettings,
+    RetrySettings,
+    RuntimeSettings,
+    Section,
+    StoreSettings,
+    WorkerSettings,
+)
+
+__all__ = [
+    "PluginSettings",
+    "RetrySettings",
+    "RoostDeprecationWarning",
+    "RuntimeSettings",
+    "Section",
+    "Settings",
+    "StoreSettings",
+    "WorkerSettings",
+    "format_errors",
+    "load_settings",
+    "resolve_file",
+]
 
 DEFAULT_FILE = "settings.toml"
 M = TypeVar("M", bound=BaseModel)
 
 
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+class _FromFile(BaseSettings):
+    """Sources in pydantic-settings' priority: arguments, the environment, then the file's
+    tables (:attr:`file_tables`, set on a subclass per file by :func:`load_settings`)."""
 
-
-class StoreSettings(Section):
-    url: str = "sqlite:///roost.db"
-    database: str = "crypto_analytics"
-    collection: str = "twittertasks"
-    timeout: float = Field(
-        5.0, gt=0, le=300, description="seconds to wait for a locked or unreachable database"
-    )
-
-
-#: Old dotted key -> new one: still read, with a warning naming where the old one was set.
-RENAMED = {"worker.stale_timeout": "worker.lease"}
-
-
-class WorkerSettings(Section):
-    max_concurrent: int = Field(3, ge=1, le=10_000)
-    lease: float = Field(
-        300.0, gt=0, description="lease length in seconds (was worker.stale_timeout)"
-    )
-    recovery_interval: float = Field(60.0, gt=0)
-    shutdown_timeout: float = Field(30.0, ge=0)
-    task_timeout: float = Field(600.0, gt=0)
-    poll_interval: float = Field(0.05, gt=0, description="first idle wait, doubles when idle")
-    max_poll_interval: float = Field(1.0, gt=0, description="longest idle wait between polls")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _renamed(cls, data: Any) -> Any:
-        """``stale_timeout`` is read as ``lease``; :func:`load_settings` warns naming its source."""
-        if isinstance(data, dict) and "stale_timeout" in data:
-            data = dict(data)
-            if "lease" in data:
-                raise ValueError(
-                    "worker.stale_timeout and worker.lease are both set: keep only worker.lease "
-                    "(stale_timeout is its old name)"
-                )
-            data["lease"] = data.pop("stale_timeout")
-        return data
-
-    @property
-    def stale_timeout(self) -> float:
-        """The old name of :attr:`lease`, for code written against it."""
-        return self.lease
-
-
-class RetrySettings(Section):
-    max_attempts: int = Field(3, ge=1, le=1000)
-    strategy: Literal["exponential", "linear", "fixed"] = "exponential"
-    base_delay: float = Field(60.0, ge=0)
-    factor: float = Field(2.0, ge=1)
-    max_delay: float = Field(3600.0, ge=0)
-    jitter: float = Field(0.2, ge=0, le=1)
-
-    def policy(self) -> RetryPolicy:
-        return RetryPolicy(**self.model_dump())
-
-
-class RuntimeSettings(BaseModel):
-    """``name`` picks the runtime; ``[runtime.<name>]`` tables are checked by that runtime."""
-
-    model_config = ConfigDict(extra="allow")
-    name: str = "mock"
-
-    def table(self, name: str) -> dict[str, Any]:
-        value = (self.model_extra or {}).get(name, {})
-        return value if isinstance(value, dict) else {}
-
-
-class PluginSettings(Section):
-    entry_points: bool = Field(True, description="load third-party plugins (group 'roost')")
-    modules: list[str] = Field(default_factory=list, description="extra plugin modules to load")
-    disable: list[str] = Field(default_factory=list, description="plugin names not to load")
-
-
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="ROOST_",
-        env_nested_delimiter="__",
-        extra="forbid",
-        validate_default=True,
-    )
-
-    _file: Path | None = PrivateAttr(None)
-    _origins: Origins = PrivateAttr(default_factory=Origins)
-    _tables: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
-    file_tables: ClassVar[dict[str, Any]] = {}  # the file's core tables (load_settings)
-
-    store: StoreSettings = Field(default_factory=StoreSettings)
-    worker: WorkerSettings = Field(default_factory=WorkerSettings)
-    retry: RetrySettings = Field(default_factory=RetrySettings)
-    runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
-    plugins: PluginSettings = Field(default_factory=PluginSettings)
+    file_tables: ClassVar[dict[str, Any]] = {}
 
     @classmethod
     def settings_customise_sources(
@@ -148,6 +78,25 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         file = InitSettingsSource(settings_cls, init_kwargs=cls.file_tables)
         return init_settings, env_settings, file
+
+
+class Settings(_FromFile):
+    model_config = SettingsConfigDict(
+        env_prefix="ROOST_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    _file: Path | None = PrivateAttr(None)
+    _origins: Origins = PrivateAttr(default_factory=Origins)
+    _tables: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
+
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    retry: RetrySettings = Field(default_factory=RetrySettings)
+    runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
+    plugins: PluginSettings = Field(default_factory=PluginSettings)
 
     if not TYPE_CHECKING:
 
@@ -274,25 +223,12 @@ def load_settings(
     return settings
 
 
-class _PluginsAlone(BaseSettings):
+class _PluginsAlone(_FromFile):
     """The ``[plugins]`` table read alone, when another core table is wrong: which plugins'
     tables to check too, so that one message lists every problem."""
 
     model_config = SettingsConfigDict(env_prefix="ROOST_", env_nested_delimiter="__")
     plugins: PluginSettings = Field(default_factory=PluginSettings)
-    file_tables: ClassVar[dict[str, Any]] = {}
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        file = InitSettingsSource(settings_cls, init_kwargs=cls.file_tables)
-        return init_settings, env_settings, file
 
 
 def _plugins_alone(document: Mapping[str, Any], overrides: Mapping[str, Any]) -> PluginSettings:
