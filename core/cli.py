@@ -23,15 +23,16 @@ from typing import Any
 from .commands import Command, Invocation
 from .errors import (
     ConfigError,
+    RenamedSettingWarning,
     RoostError,
     StoreCorrupt,
     StoreUnavailable,
     ValidationFailed,
     WorkerCrashed,
 )
-from .plugins import collect_commands, make_plugin_manager
+from .plugins import build_registry, make_plugin_manager
 from .runner import StopRequest
-from .settings import PluginSettings, RoostDeprecationWarning, load_settings, resolve_file
+from .settings import load_settings, plugin_choice, resolve_file
 
 log = logging.getLogger("roost")
 
@@ -71,17 +72,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         file = resolve_file(options.config)
-        commands = collect_commands(make_plugin_manager(**_plugin_options(file)))
+        registry = build_registry(make_plugin_manager(**_plugin_options(file)))
+        commands = registry.commands
         parser = build_parser(list(commands.values()))
         args, extra = parser.parse_known_args(argv)
         command = commands[args.command]
         if extra and not command.extra_args:
             parser.error(f"unrecognised arguments: {' '.join(extra)}")
         with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", RoostDeprecationWarning)
-            settings = load_settings(file, **_flag_settings(command, args))
+            warnings.simplefilter("always", RenamedSettingWarning)
+            tables = registry.settings_tables
+            settings = load_settings(file, tables=tables, **_flag_settings(command, args))
         for warning in caught:
-            print(f"roost: warning: {warning.message}", file=sys.stderr)
+            if issubclass(warning.category, RenamedSettingWarning):  # the user's to fix
+                print(f"roost: warning: {warning.message}", file=sys.stderr)
         return _run(command, Invocation(settings, args, extra))
     except (ConfigError, ValidationFailed) as exc:
         print(f"roost: error: {exc}", file=sys.stderr)
@@ -101,15 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _plugin_options(file: Path | None) -> dict[str, Any]:
-    """Which plugins provide the verbs: the ``[plugins]`` table of the settings. Settings
-    that do not load yet fall back to the defaults here, so that ``--help`` still works;
-    their error is reported once the verb's flags are known (it may name one of them)."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RoostDeprecationWarning)
-            plugins = load_settings(file).plugins
-    except ConfigError:
-        plugins = PluginSettings()
+    """Which plugins provide the verbs: the ``[plugins]`` table. Other settings that are
+    wrong are reported once the verb's flags are known (the error may name one of them),
+    and ``--help`` works meanwhile."""
+    plugins = plugin_choice(file)
     return {
         "entry_points": plugins.entry_points,
         "modules": plugins.modules,

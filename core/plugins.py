@@ -180,14 +180,6 @@ _KINDS: tuple[tuple[str, str, str, Callable[[Any], str], Callable[[Any], None]],
 )
 
 
-def collect_commands(pm: pluggy.PluginManager) -> dict[str, Command]:
-    """The ``roost`` verbs every plugin registers, in registration order."""
-    commands: dict[str, Command] = {}
-    hook, kind, _, key, check = next(k for k in _KINDS if k[0] == "register_commands")
-    _collect(pm, hook, kind, commands, {}, key, check)
-    return commands
-
-
 def build_registry(pm: pluggy.PluginManager) -> Registry:
     reg = Registry()
     for hook, kind, attr, key, check in _KINDS:

@@ -28,7 +28,7 @@ from pydantic_settings import (
     SettingsError,
 )
 
-from .errors import ConfigError, RoostDeprecationWarning
+from .errors import ConfigError, RenamedSettingWarning, RoostDeprecationWarning
 from .origins import Origins, env_parse_error, env_settings, unknown_env_table
 from .plugin_settings import Tables, env_tree, public_table, registered_tables, validate_tables
 from .problems import SETTINGS_HINT
@@ -46,6 +46,7 @@ from .sections import (
 __all__ = [
     "PluginSettings",
     "RetrySettings",
+    "RenamedSettingWarning",
     "RoostDeprecationWarning",
     "RuntimeSettings",
     "Section",
@@ -53,6 +54,7 @@ __all__ = [
     "StoreSettings",
     "WorkerSettings",
     "format_errors",
+    "plugin_choice",
     "load_settings",
     "resolve_file",
 ]
@@ -231,6 +233,17 @@ class _PluginsAlone(_FromFile):
     plugins: PluginSettings = Field(default_factory=PluginSettings)
 
 
+def plugin_choice(path: Path | None) -> PluginSettings:
+    """The ``[plugins]`` table alone (file and environment), defaults when it is wrong:
+    which plugins to load before the rest of the settings can be checked (``roost``
+    collects its verbs from them; their error is reported when all are loaded)."""
+    try:
+        document = _read(path)
+    except ConfigError:
+        return PluginSettings()
+    return _plugins_alone(document, {})
+
+
 def _plugins_alone(document: Mapping[str, Any], overrides: Mapping[str, Any]) -> PluginSettings:
     attrs = {"file_tables": _only(document, {"plugins"}), "__module__": __name__}
     cls: type[_PluginsAlone] = type("_PluginsAlone", (_PluginsAlone,), attrs)
@@ -271,7 +284,7 @@ def _check_renamed(origins: Origins) -> None:
             )
         warnings.warn(
             f"{old_at}: {old} is deprecated: rename it {new} (same meaning)",
-            RoostDeprecationWarning,
+            RenamedSettingWarning,
             stacklevel=3,
         )
 
