@@ -20,10 +20,11 @@ from .errors import (
 from .hookspecs import hookimpl
 from .models import NewTask, QueueStats, Task, TaskStatus
 from .retry import RetryPolicy
-from .tasktypes import RuntimeSpec, TaskContext, TaskType
+from .tasktypes import Exposure, RuntimeSpec, TaskContext, TaskType
 
 __all__ = [
     "ConfigError",
+    "Exposure",
     "LeaseLost",
     "NewTask",
     "PermanentError",

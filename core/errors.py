@@ -77,3 +77,12 @@ class LeaseLost(RoostError):
 
     The worker stops the run and discards its result: the newer run stands.
     """
+
+
+class RoostDeprecationWarning(DeprecationWarning):
+    """A setting or API roost still accepts under an old name; the message names the new one.
+    ``roost`` shows these (Python hides plain DeprecationWarnings outside ``__main__``)."""
+
+
+class RenamedSettingWarning(RoostDeprecationWarning):
+    """A settings key given under its old name; ``roost`` prints it on stderr."""

@@ -40,6 +40,10 @@ class Origins:
             else:
                 self.add(path, label(path))
 
+    def exactly(self, path: KeyPath) -> str | None:
+        """The source that set the key at ``path`` itself (not a table around it), or None."""
+        return next((label for at, label in self.entries if at == path), None)
+
     def of(self, loc: Iterable[int | str]) -> str | None:
         """The source of the value at ``loc``: the first entry on the same branch."""
         key = tuple(str(p) for p in loc)
@@ -50,11 +54,14 @@ class Origins:
         return None
 
 
-def env_settings(environ: Mapping[str, str], tables: Iterable[str]) -> list[tuple[KeyPath, str]]:
+def env_settings(
+    environ: Mapping[str, str], tables: Iterable[str], *, strict: bool = True
+) -> list[tuple[KeyPath, str]]:
     """``(key path, NAME)`` of each ``ROOST_<table>[__<key>...]`` variable, as pydantic-settings
-    reads them (case-insensitive). ``ROOST_<unknown>__<key>`` is a misspelt table: an error.
-    Other ``ROOST_*`` names without ``__`` (``ROOST_SETTINGS``, ``ROOST_NO_ENTRY_POINTS``) are
-    not settings and are left alone."""
+    reads them (case-insensitive). ``ROOST_<unknown>__<key>`` is a misspelt table: an error
+    (with ``strict``; else it is listed, for :func:`unknown_env_table` to check once the
+    plugins' tables are known). Other ``ROOST_*`` names without ``__`` (``ROOST_SETTINGS``,
+    ``ROOST_NO_ENTRY_POINTS``) are not settings and are left alone."""
     known = set(tables)
     found = []
     for name in sorted(environ):
@@ -62,14 +69,22 @@ def env_settings(environ: Mapping[str, str], tables: Iterable[str]) -> list[tupl
         if not lower.startswith(ENV_PREFIX) or lower == ENV_PREFIX:
             continue
         path = tuple(lower[len(ENV_PREFIX) :].split(NESTED))
-        if path[0] in known:
+        if path[0] in known or (len(path) > 1 and not strict):
             found.append((path, name))
         elif len(path) > 1:
+            unknown_env_table([(path, name)], known)
+    return found
+
+
+def unknown_env_table(env: Iterable[tuple[KeyPath, str]], tables: Iterable[str]) -> None:
+    """:class:`ConfigError` for the first variable whose table is not one of ``tables``."""
+    known = set(tables)
+    for path, name in env:
+        if path[0] not in known:
             raise ConfigError(
                 f"environment variable {name}: {'.'.join(path)}: unknown settings table "
                 f"{path[0]!r} (check the spelling; tables: {', '.join(sorted(known))})"
             )
-    return found
 
 
 def env_parse_error(

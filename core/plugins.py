@@ -9,26 +9,30 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import version as dist_version
 from typing import TYPE_CHECKING, Any
 
 import pluggy
+from pydantic import BaseModel
 
 from . import hookspecs
 from .errors import ConfigError
-from .settings import StoreSettings
+from .settings import Settings, StoreSettings
 from .store import TaskStore
 from .tasktypes import RuntimeSpec, TaskType
 
 if TYPE_CHECKING:
     from .app import Roost
+    from .commands import Command
 
 ENTRY_POINT_GROUP = "roost"
 NO_ENTRY_POINTS_ENV = "ROOST_NO_ENTRY_POINTS"
 
 DEFAULT_PLUGINS: tuple[str, ...] = (
+    "roost.core.commands",
     "roost.core.stores.sqlite",
     "roost.core.stores.mongo",
     "roost.plugins.runtime_mock",
@@ -85,10 +89,9 @@ class Registry:
     task_types: dict[str, TaskType] = field(default_factory=dict)
     runtimes: dict[str, RuntimeSpec] = field(default_factory=dict)
     stores: dict[str, Callable[[StoreSettings], TaskStore]] = field(default_factory=dict)
+    commands: dict[str, Command] = field(default_factory=dict)
+    settings_tables: dict[str, type[BaseModel]] = field(default_factory=dict)
     owners: dict[tuple[str, str], str] = field(default_factory=dict)
-
-    def routes(self) -> dict[str, TaskType]:
-        return {t.route: t for t in self.task_types.values() if t.route}
 
 
 def _collect(
@@ -119,7 +122,7 @@ def _collect(
                     f"{kind} {name!r} is registered by both {owners[(kind, name)]!r} "
                     f"and {_plugin!r}; disable one in [plugins] disable"
                 )
-            target[name] = item[1] if kind == "store" else item
+            target[name] = item[1] if kind in PAIRS else item
             owners[(kind, name)] = _plugin
 
         impl.function(register=register)
@@ -143,11 +146,37 @@ def _check_store(item: Any) -> None:
         )
 
 
+def _check_command(item: Any) -> None:
+    from .commands import Command  # the verbs module builds on this one
+
+    if not isinstance(item, Command):
+        raise ConfigError(f"register_commands: expected a Command, got {item!r}")
+
+
+def _check_settings(item: Any) -> None:
+    ok = isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)
+    if not ok or not (isinstance(item[1], type) and issubclass(item[1], BaseModel)):
+        raise ConfigError(
+            "register_settings: call register(table, model) with a pydantic model class"
+        )
+    if not TABLE.match(item[0]) or item[0] in Settings.model_fields:
+        raise ConfigError(
+            f"register_settings: table {item[0]!r} must be lower_snake_case and not one of "
+            f"core's ({', '.join(Settings.model_fields)})"
+        )
+
+
+#: kinds registered as ``register(name, thing)``: the registry keeps the thing
+PAIRS = ("store", "settings table")
+TABLE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+
 #: hook, what it registers, Registry attribute, the name of an item, its check
 _KINDS: tuple[tuple[str, str, str, Callable[[Any], str], Callable[[Any], None]], ...] = (
     ("register_task_types", "task type", "task_types", lambda t: t.name, _check_task_type),
     ("register_runtimes", "runtime", "runtimes", lambda r: r.name, _check_runtime),
     ("register_stores", "store", "stores", lambda s: s[0], _check_store),
+    ("register_commands", "command", "commands", lambda c: c.name, _check_command),
+    ("register_settings", "settings table", "settings_tables", lambda t: t[0], _check_settings),
 )
 
 
@@ -155,14 +184,6 @@ def build_registry(pm: pluggy.PluginManager) -> Registry:
     reg = Registry()
     for hook, kind, attr, key, check in _KINDS:
         _collect(pm, hook, kind, getattr(reg, attr), reg.owners, key, check)
-    routes: dict[str, str] = {}
-    for t in reg.task_types.values():
-        if t.route and t.route in routes:
-            raise ConfigError(
-                f"task types {routes[t.route]!r} and {t.name!r} share route {t.route!r}"
-            )
-        if t.route:
-            routes[t.route] = t.name
     return reg
 
 

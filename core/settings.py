@@ -9,146 +9,65 @@ from __future__ import annotations
 
 import os
 import tomllib
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     PrivateAttr,
-    SecretStr,
     ValidationError,
-    field_validator,
 )
 from pydantic_settings import (
     BaseSettings,
+    InitSettingsSource,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     SettingsError,
-    TomlConfigSettingsSource,
 )
 
-from .errors import ConfigError
-from .origins import Origins, env_parse_error, env_settings
+from .errors import ConfigError, RenamedSettingWarning, RoostDeprecationWarning
+from .origins import Origins, env_parse_error, env_settings, unknown_env_table
+from .plugin_settings import Tables, env_tree, public_table, registered_tables, validate_tables
+from .problems import SETTINGS_HINT
 from .problems import format_errors as format_errors  # re-exported: its old home
-from .retry import RetryPolicy
+from .sections import (
+    RENAMED,
+    PluginSettings,
+    RetrySettings,
+    RuntimeSettings,
+    Section,
+    StoreSettings,
+    WorkerSettings,
+)
+
+__all__ = [
+    "PluginSettings",
+    "RetrySettings",
+    "RenamedSettingWarning",
+    "RoostDeprecationWarning",
+    "RuntimeSettings",
+    "Section",
+    "Settings",
+    "StoreSettings",
+    "WorkerSettings",
+    "format_errors",
+    "plugin_choice",
+    "load_settings",
+    "resolve_file",
+]
 
 DEFAULT_FILE = "settings.toml"
+M = TypeVar("M", bound=BaseModel)
 
 
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+class _FromFile(BaseSettings):
+    """Sources in pydantic-settings' priority: arguments, the environment, then the file's
+    tables (:attr:`file_tables`, set on a subclass per file by :func:`load_settings`)."""
 
-
-class StoreSettings(Section):
-    url: str = "sqlite:///roost.db"
-    database: str = "crypto_analytics"
-    collection: str = "twittertasks"
-    timeout: float = Field(
-        5.0, gt=0, le=300, description="seconds to wait for a locked or unreachable database"
-    )
-
-
-class WorkerSettings(Section):
-    max_concurrent: int = Field(3, ge=1, le=10_000)
-    stale_timeout: float = Field(300.0, gt=0, description="lease length in seconds")
-    recovery_interval: float = Field(60.0, gt=0)
-    shutdown_timeout: float = Field(30.0, ge=0)
-    task_timeout: float = Field(600.0, gt=0)
-    poll_interval: float = Field(0.05, gt=0, description="first idle wait, doubles when idle")
-    max_poll_interval: float = Field(1.0, gt=0, description="longest idle wait between polls")
-
-
-class RetrySettings(Section):
-    max_attempts: int = Field(3, ge=1, le=1000)
-    strategy: Literal["exponential", "linear", "fixed"] = "exponential"
-    base_delay: float = Field(60.0, ge=0)
-    factor: float = Field(2.0, ge=1)
-    max_delay: float = Field(3600.0, ge=0)
-    jitter: float = Field(0.2, ge=0, le=1)
-
-    def policy(self) -> RetryPolicy:
-        return RetryPolicy(**self.model_dump())
-
-
-class ApiSettings(Section):
-    host: str = "127.0.0.1"
-    port: int = Field(5001, ge=0, le=65535)
-    prefix: str = "/api/v4/twitter"
-    token: SecretStr | None = None
-    max_body_bytes: int = Field(64 * 1024, ge=1024)
-
-    @field_validator("prefix")
-    @classmethod
-    def _prefix(cls, value: str) -> str:
-        if not value.startswith("/api/") or value.endswith("/"):
-            raise ValueError("must start with /api/ and not end with /, e.g. /api/v4/twitter")
-        return value
-
-    @field_validator("token")
-    @classmethod
-    def _token(cls, value: SecretStr | None) -> SecretStr | None:
-        """A token no client can send is refused at start-up, not by a 401 at every request."""
-        problem = None if value is None else token_problem(value.get_secret_value())
-        if problem:
-            raise ValueError(problem)
-        return value
-
-
-def token_problem(token: str) -> str | None:
-    """Why ``token`` cannot work in ``Authorization: Bearer <token>``, or None.
-
-    Never quotes the token: the message goes to terminals and logs.
-    """
-    if not token.strip():
-        return "is empty: unset it to serve without a token, or set a real one"
-    if token != token.strip():
-        return "has leading or trailing whitespace, which HTTP strips from a header: remove it"
-    bad = next((i for i, ch in enumerate(token) if not " " <= ch <= "~"), None)
-    if bad is not None:
-        return (
-            f"character {bad + 1} is not printable ASCII: a newline, a control character or "
-            "non-ASCII text cannot be sent alike by every client"
-        )
-    return None
-
-
-class RuntimeSettings(BaseModel):
-    """``name`` picks the runtime; ``[runtime.<name>]`` tables are checked by that runtime."""
-
-    model_config = ConfigDict(extra="allow")
-    name: str = "mock"
-
-    def table(self, name: str) -> dict[str, Any]:
-        value = (self.model_extra or {}).get(name, {})
-        return value if isinstance(value, dict) else {}
-
-
-class PluginSettings(Section):
-    entry_points: bool = Field(True, description="load third-party plugins (group 'roost')")
-    modules: list[str] = Field(default_factory=list, description="extra plugin modules to load")
-    disable: list[str] = Field(default_factory=list, description="plugin names not to load")
-
-
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="ROOST_",
-        env_nested_delimiter="__",
-        extra="forbid",
-        validate_default=True,
-    )
-
-    _file: Path | None = PrivateAttr(None)
-    _origins: Origins = PrivateAttr(default_factory=Origins)
-
-    store: StoreSettings = Field(default_factory=StoreSettings)
-    worker: WorkerSettings = Field(default_factory=WorkerSettings)
-    retry: RetrySettings = Field(default_factory=RetrySettings)
-    api: ApiSettings = Field(default_factory=ApiSettings)
-    runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
-    plugins: PluginSettings = Field(default_factory=PluginSettings)
+    file_tables: ClassVar[dict[str, Any]] = {}
 
     @classmethod
     def settings_customise_sources(
@@ -159,7 +78,51 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
+        file = InitSettingsSource(settings_cls, init_kwargs=cls.file_tables)
+        return init_settings, env_settings, file
+
+
+class Settings(_FromFile):
+    model_config = SettingsConfigDict(
+        env_prefix="ROOST_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    _file: Path | None = PrivateAttr(None)
+    _origins: Origins = PrivateAttr(default_factory=Origins)
+    _tables: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
+
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    retry: RetrySettings = Field(default_factory=RetrySettings)
+    runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
+    plugins: PluginSettings = Field(default_factory=PluginSettings)
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            """A plugin's table as an attribute too: ``settings.api``."""
+            try:
+                return super().__getattr__(name)
+            except AttributeError:
+                tables = (self.__pydantic_private__ or {}).get("_tables") or {}
+                if name in tables:
+                    return tables[name]
+                raise
+
+    def table(self, name: str, model: type[M]) -> M:
+        """The validated ``[name]`` table a plugin registered with ``model``."""
+        value = self._tables.get(name)
+        if not isinstance(value, model):
+            raise ConfigError(f"settings: no [{name}] table of {model.__name__} is registered")
+        return value
+
+    @property
+    def file(self) -> Path | None:
+        """The settings file these settings were read from, if any."""
+        return self._file
 
     def where(self) -> str:
         """Where these settings came from, for error messages."""
@@ -173,9 +136,9 @@ class Settings(BaseSettings):
     def public(self) -> dict[str, Any]:
         """The effective settings with secrets masked (``roost config``)."""
         data = self.model_dump(mode="json")
-        if self.api.token is not None:
-            data["api"]["token"] = "********"
         data["store"]["url"] = _mask_url(self.store.url)
+        for name, table in self._tables.items():
+            data[name] = public_table(table)
         return data
 
 
@@ -205,44 +168,125 @@ def load_settings(
     path: str | os.PathLike[str] | None = None,
     *,
     argument_names: Mapping[str, str] | None = None,
+    tables: Tables | None = None,
     **overrides: Any,
 ) -> Settings:
     """Read settings; raise :class:`ConfigError` naming the source, key and problem.
 
     ``overrides`` are explicit arguments (``api={"port": 80}``); ``argument_names`` names
     them in errors by dotted key (``{"api.port": "--port"}``), else they are ``arguments``.
+    ``tables`` are the plugins' tables (``{"api": ApiSettings}``); by default those that the
+    plugins chosen by ``[plugins]`` register through ``register_settings``.
     """
     file = resolve_file(path)
     where = f"settings ({file})" if file else "settings"
-    document: dict[str, Any] = {}
-    if file is not None:
-        try:
-            document = tomllib.loads(file.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{file}: cannot read: {exc}") from exc
+    document = _read(file)
     names = argument_names or {}
     origins = Origins()
     origins.add_tree(overrides, lambda key: names.get(".".join(key), "arguments"))
-    env = env_settings(os.environ, Settings.model_fields)
+    core = set(Settings.model_fields)
+    env = env_settings(os.environ, core, strict=False)
     for key, name in env:
         origins.add(key, f"environment variable {name}")
     origins.add_tree(document, lambda _: str(file))
-    cls: type[Settings] = Settings
-    if file is not None:
-        config = SettingsConfigDict(**{**Settings.model_config, "toml_file": file})
-        cls = type("Settings", (Settings,), {"model_config": config, "__module__": __name__})
+    _check_renamed(origins)
+    attrs = {"file_tables": _only(document, core), "__module__": __name__}
+    cls: type[Settings] = type("Settings", (Settings,), attrs)
+    problems: list[str] = []
+    settings = None
     try:
-        settings = cls(**overrides)
+        settings = cls(**_only(overrides, core))
     except ValidationError as exc:
-        raise ConfigError(format_errors(exc, label=lambda loc: origins.of(loc) or where)) from None
+        problems.append(format_errors(exc, label=lambda loc: origins.of(loc) or where))
     except SettingsError as exc:  # a ROOST_<table> or list variable that is not JSON
         raise ConfigError(env_parse_error(str(exc), os.environ, env)) from None
+    if tables is None:
+        p = settings.plugins if settings is not None else _plugins_alone(document, overrides)
+        tables = registered_tables(p.entry_points, p.modules, p.disable)
+    known = core | set(tables)
+    unknown_env_table(env, known)
+    for source in (overrides, document):
+        problems += [
+            f"{origins.of((name,)) or where}: {name}: {SETTINGS_HINT}"
+            for name in source
+            if name not in known
+        ]
+    try:
+        sources = [document, env_tree(os.environ, env, tables), overrides]
+        validated = validate_tables(tables, sources, origins, where)
+    except ConfigError as exc:
+        problems.append(str(exc))
+    if problems or settings is None:
+        raise ConfigError("; ".join(problems))
     settings._file = file
     settings._origins = origins
+    settings._tables = validated
     _check_runtime_tables(settings)
     return settings
+
+
+class _PluginsAlone(_FromFile):
+    """The ``[plugins]`` table read alone, when another core table is wrong: which plugins'
+    tables to check too, so that one message lists every problem."""
+
+    model_config = SettingsConfigDict(env_prefix="ROOST_", env_nested_delimiter="__")
+    plugins: PluginSettings = Field(default_factory=PluginSettings)
+
+
+def plugin_choice(path: Path | None) -> PluginSettings:
+    """The ``[plugins]`` table alone (file and environment), defaults when it is wrong:
+    which plugins to load before the rest of the settings can be checked (``roost``
+    collects its verbs from them; their error is reported when all are loaded)."""
+    try:
+        document = _read(path)
+    except ConfigError:
+        return PluginSettings()
+    return _plugins_alone(document, {})
+
+
+def _plugins_alone(document: Mapping[str, Any], overrides: Mapping[str, Any]) -> PluginSettings:
+    attrs = {"file_tables": _only(document, {"plugins"}), "__module__": __name__}
+    cls: type[_PluginsAlone] = type("_PluginsAlone", (_PluginsAlone,), attrs)
+    try:
+        return cls(**_only(overrides, {"plugins"})).plugins
+    except (ValidationError, SettingsError):
+        return PluginSettings()
+
+
+def _read(file: Path | None) -> dict[str, Any]:
+    """The settings file as a dict (empty without one)."""
+    if file is None:
+        return {}
+    try:
+        return tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot read: {exc}") from exc
+
+
+def _only(data: Mapping[str, Any], names: set[str]) -> dict[str, Any]:
+    return {key: value for key, value in data.items() if key in names}
+
+
+def _check_renamed(origins: Origins) -> None:
+    """An old key (:data:`RENAMED`) still works, with a warning naming where it is set; set
+    beside its new name it is an error naming both sources."""
+    for old, new in RENAMED.items():
+        old_at = origins.exactly(tuple(old.split(".")))
+        if old_at is None:
+            continue
+        new_at = origins.exactly(tuple(new.split(".")))
+        if new_at is not None:
+            raise ConfigError(
+                f"{old_at}: {old} and {new_at}: {new} are both set: keep only {new} "
+                f"({old} is its old name)"
+            )
+        warnings.warn(
+            f"{old_at}: {old} is deprecated: rename it {new} (same meaning)",
+            RenamedSettingWarning,
+            stacklevel=3,
+        )
 
 
 def _check_runtime_tables(settings: Settings) -> None:

@@ -6,13 +6,14 @@ import functools
 import inspect
 import logging
 import re
+import warnings
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, TypeAdapter
 
-from .errors import ConfigError, LeaseLost
+from .errors import ConfigError, LeaseLost, RoostDeprecationWarning
 from .models import Task
 from .retry import RetryPolicy
 
@@ -31,9 +32,10 @@ class TaskType:
     ``handler(ctx, payload)`` receives a :class:`TaskContext` and the validated
     payload model, and returns a small JSON-able summary stored on the task (or None).
     Optional: ``retry`` (else the settings' policy), ``timeout`` seconds (else
-    ``worker.task_timeout``), ``concurrency`` (at most this many at once per worker),
-    ``route`` (enqueue over HTTP at ``POST {api.prefix}/tasks/<route>``) and
-    ``cli_arg`` (the payload field ``roost enqueue <route> VALUE`` fills).
+    ``worker.task_timeout``), ``concurrency`` (at most this many at once per worker).
+    How users reach it from outside (an HTTP route, a ``roost enqueue`` verb) is an
+    :class:`Exposure`, registered apart; ``route`` and ``cli_arg`` here are its deprecated
+    spelling, still honoured (:attr:`legacy_exposure`).
     """
 
     name: str
@@ -42,11 +44,13 @@ class TaskType:
     retry: RetryPolicy | None = None
     timeout: float | None = None
     concurrency: int | None = None
-    route: str | None = None
-    cli_arg: str | None = None
+    route: InitVar[str | None] = None
+    cli_arg: InitVar[str | None] = None
     description: str = ""
+    #: the Exposure the deprecated ``route``/``cli_arg`` keywords asked for, or None
+    legacy_exposure: Exposure | None = field(default=None, init=False, compare=False)
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, route: str | None, cli_arg: str | None) -> None:
         where = f"task type {self.name!r}"
         if not isinstance(self.name, str) or not NAME.match(self.name):
             raise ConfigError(f"{where}: the name must be UPPER_SNAKE_CASE, e.g. 'SEARCH'")
@@ -58,10 +62,28 @@ class TaskType:
             raise ConfigError(f"{where}: timeout must be > 0 seconds")
         if self.concurrency is not None and self.concurrency < 1:
             raise ConfigError(f"{where}: concurrency must be >= 1")
-        if self.route is not None and not ROUTE.match(self.route):
+        if route is not None or cli_arg is not None:
+            self._legacy(route, cli_arg)
+
+    def _legacy(self, route: str | None, cli_arg: str | None) -> None:
+        where = f"task type {self.name!r}"
+        if route is not None and not ROUTE.match(route):
             raise ConfigError(f"{where}: route must be lower-case letters, digits, - or _")
-        if self.cli_arg is not None and self.cli_arg not in self.payload.model_fields:
-            raise ConfigError(f"{where}: cli_arg {self.cli_arg!r} is not a payload field")
+        if cli_arg is not None and cli_arg not in self.payload.model_fields:
+            raise ConfigError(f"{where}: cli_arg {cli_arg!r} is not a payload field")
+        exposure = Exposure(self.name, route, cli_arg) if route else None
+        instead = (
+            f"register {exposure!r} from a "
+            "register_task_exposures hook instead (see roost.core.hookspecs)"
+            if route
+            else "cli_arg without route has no effect: drop it"
+        )
+        warnings.warn(
+            f"{where}: TaskType(route=..., cli_arg=...) is deprecated: {instead}",
+            RoostDeprecationWarning,
+            stacklevel=4,
+        )
+        object.__setattr__(self, "legacy_exposure", exposure)
 
     def parse(self, payload: Mapping[str, Any] | BaseModel) -> BaseModel:
         """The payload model from stored or caller-given data. Raises ValidationError.
@@ -83,11 +105,41 @@ class TaskType:
         return adapter.dump_python(models, mode="json", by_alias=True, exclude_none=True)  # type: ignore[no-any-return]
 
     def dump(self, model: BaseModel) -> dict[str, Any]:
-        """The JSON form stored on the task: payload fields only, ``None``s left out."""
-        # a subclass (the API's request model) carries extra fields; the payload class itself
-        # does not, and skipping the filter keeps bulk enqueues fast
-        include = None if type(model) is self.payload else set(self.payload.model_fields)
-        return model.model_dump(mode="json", by_alias=True, exclude_none=True, include=include)
+        """The JSON form stored on the task, ``None``s left out."""
+        return model.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """How users reach a task type from outside: the REST route
+    ``POST {api.prefix}/tasks/<name>`` and the verb ``roost enqueue <name> [VALUE]``, where
+    ``VALUE`` fills the payload field ``positional``. ``name`` defaults to the task type's
+    name in lower case with ``-``: ``URL_CHECK`` -> ``url-check``."""
+
+    task_type: str
+    name: str = ""
+    positional: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", self.task_type.lower().replace("_", "-"))
+        if not ROUTE.match(self.name):
+            raise ConfigError(
+                f"exposure of task type {self.task_type!r}: name {self.name!r} must be "
+                "lower-case letters, digits, - or _"
+            )
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.task_type})"
+
+    def __repr__(self) -> str:
+        """The shortest call that makes it: ``Exposure('URL_CHECK', positional='url')``."""
+        args = [repr(self.task_type)]
+        if self.name != self.task_type.lower().replace("_", "-"):
+            args.append(f"name={self.name!r}")
+        if self.positional is not None:
+            args.append(f"positional={self.positional!r}")
+        return f"Exposure({', '.join(args)})"
 
 
 @functools.cache

@@ -408,16 +408,15 @@ async def test_openapi_document_lists_every_route(api: TestClient) -> None:
 async def test_binding_beyond_loopback_without_a_token_warns(
     make_settings: Callable[..., Any], caplog: pytest.LogCaptureFixture
 ) -> None:
-    import asyncio
+    from roost.core.runner import Runner, StopRequest
+    from roost.plugins.api.app import ApiServer
 
-    from roost.plugins.api.app import serve
-
-    roost = Roost.create(make_settings(api={"host": "0.0.0.0", "port": 0}))
-    stop = asyncio.Event()
-    stop.set()  # serve starts, binds, and returns at once
-    await serve(roost, make_app(roost), stop)
+    stop = StopRequest()
+    stop.stop.set()  # the runner binds, starts, and returns at once
+    open_api = make_settings(api={"host": "0.0.0.0", "port": 0})
+    await Runner(open_api, worker=False, servers=[ApiServer]).run(stop)
     assert "api.token is not set" in caplog.text
     caplog.clear()
-    guarded = Roost.create(make_settings(api={"host": "0.0.0.0", "port": 0, "token": "t"}))
-    await serve(guarded, make_app(guarded), stop)
+    guarded = make_settings(api={"host": "0.0.0.0", "port": 0, "token": "t"})
+    await Runner(guarded, worker=False, servers=[ApiServer]).run(stop)
     assert "api.token is not set" not in caplog.text

@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from pydantic import BaseModel, ConfigDict
-from roost.core import TaskContext, TaskType, hookimpl
+from roost.core import Exposure, TaskContext, TaskType, hookimpl
 from roost.core.app import Roost
 from roost.plugins.api.app import make_app
 from roost.plugins.api.keys import ROOST
@@ -44,7 +44,11 @@ async def bulk_with_bad_payloads(request: web.Request) -> web.Response:
 class TestPlugin:
     @hookimpl
     def register_task_types(self, register: Callable[[TaskType], None]) -> None:
-        register(TaskType(name="READING", payload=Reading, handler=_noop, route="reading"))
+        register(TaskType(name="READING", payload=Reading, handler=_noop))
+
+    @hookimpl
+    def register_task_exposures(self, register: Callable[[Exposure], None]) -> None:
+        register(Exposure("READING"))
 
     @hookimpl
     def register_web_routes(self, register: Callable[[Any], None], roost: Roost) -> None:

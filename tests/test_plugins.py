@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -32,12 +33,38 @@ async def noop(ctx: TaskContext, payload: Empty) -> None:
     return None
 
 
+def _specs() -> list[Any]:
+    return [f for f in vars(hookspecs).values() if callable(f) and hasattr(f, "roost_spec")]
+
+
 def test_every_hook_is_documented() -> None:
-    specs = [f for name, f in vars(hookspecs).items() if callable(f) and hasattr(f, "roost_spec")]
+    specs = _specs()
     assert len(specs) >= 8
     for spec in specs:
         doc = inspect.getdoc(spec) or ""
         assert len(doc) > 40, f"hook {spec.__name__} needs a docstring saying when and what"
+
+
+@pytest.mark.parametrize("spec", _specs(), ids=lambda f: f.__name__)
+def test_every_hook_argument_and_its_threading_are_documented(spec: Any) -> None:
+    """As datasette's test_docs: a hook's docstring names each argument it receives, and says
+    in which thread it runs (registration: sync; events: on the event loop)."""
+    doc = " ".join((inspect.getdoc(spec) or "").split())  # as read, whatever the wrapping
+    for name in inspect.signature(spec).parameters:
+        assert re.search(rf"``{name}\b", doc), f"{spec.__name__}: document ``{name}``"
+    if spec.__name__.startswith("register_"):
+        assert "(sync, no I/O)" in doc, spec.__name__
+    else:
+        assert "on the event loop: must not block" in doc, spec.__name__
+
+
+def test_the_hookspecs_are_grouped_registration_then_events() -> None:
+    source = inspect.getsource(hookspecs)
+    events = source.index("# == event hooks")
+    assert source.index("# == registration hooks") < events
+    for spec in _specs():
+        at = source.index(f"def {spec.__name__}(")
+        assert (at < events) == spec.__name__.startswith("register_"), spec.__name__
 
 
 def test_builtins_are_loaded_through_the_manager() -> None:

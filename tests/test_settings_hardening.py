@@ -182,8 +182,8 @@ def test_non_settings_roost_variables_are_left_alone(
     good_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("ROOST_TEST_SOMETHING", "1")  # no "__": not a settings key
-    monkeypatch.setenv("ROOST_WORKER__STALE_TIMEOUT", "15")
-    assert load_settings(None).worker.stale_timeout == 15
+    monkeypatch.setenv("ROOST_WORKER__LEASE", "15")
+    assert load_settings(None).worker.lease == 15
 
 
 @pytest.mark.parametrize(
@@ -213,13 +213,13 @@ def test_an_argument_overrides_one_key_and_keeps_the_rest_of_its_table(
     good_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What ``--concurrency 4`` does: the other worker keys still come from env and file."""
-    monkeypatch.setenv("ROOST_WORKER__STALE_TIMEOUT", "15")
+    monkeypatch.setenv("ROOST_WORKER__LEASE", "15")
     settings = load_settings(None, worker={"max_concurrent": 4})
-    assert (settings.worker.max_concurrent, settings.worker.stale_timeout) == (4, 15)
+    assert (settings.worker.max_concurrent, settings.worker.lease) == (4, 15)
     assert settings.source("worker", "max_concurrent") == "arguments"
     assert (
-        settings.source("worker", "stale_timeout")
-        == "environment variable ROOST_WORKER__STALE_TIMEOUT"
+        settings.source("worker", "lease")
+        == "environment variable ROOST_WORKER__LEASE"
     )
 
 

@@ -17,6 +17,7 @@ from roost.core.errors import StoreCorrupt, StoreUnavailable, ValidationFailed
 from roost.core.problems import MAX_PROBLEMS, shorten
 
 from .keys import ROOST
+from .settings import api_settings
 
 log = logging.getLogger("roost.api")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -114,7 +115,7 @@ def _http_message(exc: web.HTTPException, request: web.Request) -> str:
     if exc.status == 405:
         return f"{request.method} is not allowed on {request.path}; allowed: {exc.headers.get('Allow')}"
     if exc.status == 413:
-        limit = request.app[ROOST].settings.api.max_body_bytes
+        limit = api_settings(request.app[ROOST].settings).max_body_bytes
         return f"request body too large: the limit is {limit} bytes (decompressed)"
     return exc.reason
 
@@ -123,7 +124,7 @@ def _http_message(exc: web.HTTPException, request: web.Request) -> str:
 async def token_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """With ``api.token`` set, every ``/api`` route needs ``Authorization: Bearer <token>``,
     the OpenAPI document too: it describes every task type a private plugin adds."""
-    token = request.app[ROOST].settings.api.token
+    token = api_settings(request.app[ROOST].settings).token
     if token is not None and request.path.startswith("/api/"):
         given = request.headers.get("Authorization", "")
         scheme, _, value = given.partition(" ")

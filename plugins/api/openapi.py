@@ -9,8 +9,10 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 from roost.core.app import Roost
 
+from .exposure import exposed
 from .keys import ROOST
 from .schemas import CreatedTask, QueueStatsOut, RecoverOut, TaskOut, WorkerStatusOut, request_model
+from .settings import api_settings
 
 PATH = "/api/v4/openapi.json"
 REF = "#/components/schemas/{model}"
@@ -73,8 +75,8 @@ def _responses(ok_code: str, schema: dict[str, Any], codes: tuple[str, ...]) -> 
 
 
 def build(roost: Roost) -> dict[str, Any]:
-    prefix = roost.settings.api.prefix
-    routes = roost.registry.routes()
+    prefix = api_settings(roost.settings).prefix
+    routes = {name: found.task_type for name, found in exposed(roost).items()}
     models: list[type[BaseModel]] = [request_model(t) for t in routes.values()]
     models += [CreatedTask, QueueStatsOut, WorkerStatusOut, RecoverOut, TaskOut]
     _, defs = models_json_schema([(m, "validation") for m in models], ref_template=REF)
@@ -131,7 +133,7 @@ def build(roost: Roost) -> dict[str, Any]:
         "paths": paths,
         "components": {"schemas": schemas},
     }
-    if roost.settings.api.token is not None:
+    if api_settings(roost.settings).token is not None:
         doc["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
         doc["security"] = [{"bearer": []}]
     return doc

@@ -6,18 +6,20 @@ from aiohttp import web
 from roost.core.app import Roost
 from roost.core.errors import StoreCorrupt
 from roost.core.models import is_task_id, iso
-from roost.core.tasktypes import TaskType
 
 from .body import read_json
 from .envelope import ApiError, ok
+from .exposure import Exposed, exposed
 from .keys import ROOST, WORKER
 from .openapi import PATH as OPENAPI_PATH
 from .openapi import openapi
 from .schemas import parse_request
+from .settings import api_settings
 
 
-def enqueue_route(task_type: TaskType, prefix: str) -> web.RouteDef:
-    """``POST {prefix}/tasks/<route>`` for one task type."""
+def enqueue_route(found: Exposed, prefix: str) -> web.RouteDef:
+    """``POST {prefix}/tasks/<name>`` for one exposed task type."""
+    task_type = found.task_type
 
     async def enqueue(request: web.Request) -> web.Response:
         roost = request.app[ROOST]
@@ -34,7 +36,7 @@ def enqueue_route(task_type: TaskType, prefix: str) -> web.RouteDef:
         )
 
     enqueue.__doc__ = f"Enqueue a {task_type.name} task. {task_type.description}"
-    return web.post(f"{prefix}/tasks/{task_type.route}", enqueue)
+    return web.post(f"{prefix}/tasks/{found.name}", enqueue)
 
 
 async def get_task(request: web.Request) -> web.Response:
@@ -91,9 +93,9 @@ async def health(request: web.Request) -> web.Response:
 
 
 def builtin_routes(roost: Roost) -> list[web.RouteDef]:
-    p = roost.settings.api.prefix
+    p = api_settings(roost.settings).prefix
     return [
-        *(enqueue_route(t, p) for t in roost.registry.routes().values()),
+        *(enqueue_route(found, p) for found in exposed(roost).values()),
         web.get(p + "/tasks/{task_id}", get_task),
         web.get(p + "/queue/stats", queue_stats),
         web.get(p + "/worker/status", worker_status),

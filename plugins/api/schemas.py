@@ -59,7 +59,20 @@ def parse_request(
             f"{task_type.name}: {format_errors(exc, fields_of=model_cls)}",
             errors,
         ) from None
-    return model, model.priority, model.runAt  # type: ignore[attr-defined]
+    return payload_of(task_type, model), model.priority, model.runAt  # type: ignore[attr-defined]
+
+
+def payload_of(task_type: TaskType, request: BaseModel) -> BaseModel:
+    """The payload alone, as the task type's own model: the scheduling options stay here,
+    so core stores exactly the payload. Already validated (same fields, same validators),
+    so it is built without validating again."""
+    fields = task_type.payload.model_fields
+    values = {name: getattr(request, name) for name in fields}
+    return task_type.payload.model_construct(
+        _fields_set=request.model_fields_set & set(fields),
+        **values,
+        **(request.model_extra or {}),
+    )
 
 
 class CreatedTask(BaseModel):

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from roost.core.fields import JsonInt
 from roost.core.hookspecs import hookimpl
-from roost.core.tasktypes import TaskContext, TaskType
+from roost.core.tasktypes import Exposure, TaskContext, TaskType
 from roost.plugins.twitter.handlers import collect
 from roost.plugins.twitter.models import HANDLE_PATTERN, check_handle
 
@@ -44,8 +44,12 @@ def register_task_types(register: Callable[[TaskType], None]) -> None:
             name="ACCOUNT",
             payload=AccountPayload,
             handler=account,
-            route="account",
-            cli_arg="username",
             description="an account's latest tweets; they go to the 'tweets' collection",
         )
     )
+
+
+@hookimpl(trylast=True)
+def register_task_exposures(register: Callable[[Exposure], None]) -> None:
+    # POST {api.prefix}/tasks/account, roost enqueue account USERNAME
+    register(Exposure("ACCOUNT", positional="username"))

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pydantic import BaseModel, ConfigDict, Field
 from roost.core.fields import JsonInt
 from roost.core.hookspecs import hookimpl
-from roost.core.tasktypes import TaskContext, TaskType
+from roost.core.tasktypes import Exposure, TaskContext, TaskType
 from roost.plugins.twitter import SearchFilters
 from roost.plugins.twitter.handlers import collect
 
@@ -44,8 +44,12 @@ def register_task_types(register: Callable[[TaskType], None]) -> None:
             name="SEARCH",
             payload=SearchPayload,
             handler=search,
-            route="search",
-            cli_arg="query",
             description="search X for a query; tweets go to the 'tweets' collection",
         )
     )
+
+
+@hookimpl(trylast=True)
+def register_task_exposures(register: Callable[[Exposure], None]) -> None:
+    # POST {api.prefix}/tasks/search, roost enqueue search QUERY
+    register(Exposure("SEARCH", positional="query"))

@@ -1,7 +1,8 @@
 """URL_CHECK: fetch a URL and record its status — a complete third-party task type.
 
 Shows the whole plugin contract: a payload model, an async handler, the two exceptions
-that steer retries, a retry policy and a per-worker concurrency limit.
+that steer retries, a retry policy, a per-worker concurrency limit, and how users reach it
+(an HTTP route and a ``roost enqueue`` verb).
 """
 
 from __future__ import annotations
@@ -10,7 +11,15 @@ from collections.abc import Callable
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
-from roost.core import PermanentError, RetryAfter, RetryPolicy, TaskContext, TaskType, hookimpl
+from roost.core import (
+    Exposure,
+    PermanentError,
+    RetryAfter,
+    RetryPolicy,
+    TaskContext,
+    TaskType,
+    hookimpl,
+)
 
 
 class UrlCheck(BaseModel):
@@ -42,10 +51,14 @@ def register_task_types(register: Callable[[TaskType], None]) -> None:
             name="URL_CHECK",
             payload=UrlCheck,
             handler=check,
-            route="url-check",  # POST /api/v4/twitter/tasks/url-check, roost enqueue url-check URL
-            cli_arg="url",
             retry=RetryPolicy(max_attempts=5, base_delay=1, max_delay=60),
             concurrency=10,
             description="fetch a URL and record its HTTP status",
         )
     )
+
+
+@hookimpl
+def register_task_exposures(register: Callable[[Exposure], None]) -> None:
+    # POST /api/v4/twitter/tasks/url-check, roost enqueue url-check URL
+    register(Exposure("URL_CHECK", positional="url"))
