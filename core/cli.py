@@ -307,7 +307,10 @@ def cmd_stats(roost: Roost, args: argparse.Namespace, _: list[str]) -> int:
 
 
 def cmd_recover(roost: Roost, args: argparse.Namespace, _: list[str]) -> int:
-    return _print({"recovered": _sync(roost, args).recover()})
+    from .worker.maintenance import rescue
+
+    _sync(roost, args)
+    return _print({"recovered": asyncio.run(rescue(roost))})
 
 
 def cmd_task(roost: Roost, args: argparse.Namespace, _: list[str]) -> int:

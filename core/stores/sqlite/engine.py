@@ -8,42 +8,31 @@ checkpoint's fsyncs were ~40% of a one-task commit's cost; durability is unchang
 commit does not wait for a checkpoint under NORMAL either); the WAL file is kept <= 64 MB.
 The claim is one ``UPDATE … RETURNING`` over a partial index of PENDING tasks, pinned with
 ``INDEXED BY`` so the planner never sorts every pending row (a cost that grows with the queue).
-The schema and the row conversions are in :mod:`.sqlite_rows`.
+The schema is in :mod:`.schema`, the statements and row conversions in :mod:`.rows`, the
+plugin records in :mod:`.records`; this module owns the connection and the task queue.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from ..errors import ConfigError, StoreUnavailable
-from ..hookspecs import hookimpl
-from ..models import NewTask, QueueStats, Task, new_id, utcnow
-from ..settings import StoreSettings
-from ..store import TaskStore
-from .sqlite_errors import store_error, translate
-from .sqlite_rows import (
-    CLAIMED,
-    COMPLETE,
-    FENCE,
-    INSERT,
-    SCHEMA,
-    SCHEMA_VERSION,
-    claimed_task,
-    dumps,
-    from_ms,
-    ms,
-    row_to_task,
-)
+from ...errors import ConfigError, StoreUnavailable
+from ...models import NewTask, QueueStats, Task, new_id, utcnow
+from ...store.contract import TaskStore, first_per_task
+from ...store.transitions import Transition
+from .errors import store_error, translate
+from .records import SQLiteRecords
+from .rows import CLAIMED, INSERT, change_statement, claimed_task, dumps, from_ms, ms, row_to_task
+from .schema import migrate
 
 
 def path_from_url(url: str) -> str:
@@ -74,6 +63,11 @@ class SQLiteStore(TaskStore):
         self._busy_timeout = busy_timeout
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self._records = SQLiteRecords(self.path, self._write, self._read)
+
+    @property
+    def records(self) -> SQLiteRecords:
+        return self._records
 
     # -- connection -------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
@@ -121,22 +115,9 @@ class SQLiteStore(TaskStore):
     @translate
     def setup(self) -> None:
         """Create the schema, or bring a file made by an older roost up to date, in one
-        transaction (concurrent start-ups queue on the write lock; the second finds it done)."""
+        transaction (see :func:`.schema.migrate`)."""
         with self._write() as conn:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version >= SCHEMA_VERSION:
-                return
-            old = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'tasks'").fetchone()
-            if old:  # version 1: a rowid table with a status index
-                for index in ("tasks_claim", "tasks_lease", "tasks_status", "tasks_dedupe"):
-                    conn.execute(f"DROP INDEX IF EXISTS {index}")
-                conn.execute("ALTER TABLE tasks RENAME TO tasks_v1")
-            for statement in SCHEMA.split(";"):
-                conn.execute(statement)
-            if old:
-                conn.execute("INSERT INTO tasks SELECT * FROM tasks_v1")
-                conn.execute("DROP TABLE tasks_v1")
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            migrate(conn)
 
     def close(self) -> None:
         with self._lock:
@@ -263,72 +244,18 @@ class SQLiteStore(TaskStore):
         return tasks
 
     @translate
-    def complete(self, task_id: str, lease_id: str, result: dict[str, Any] | None) -> bool:
-        now = ms(utcnow())
-        with self._write() as conn:
-            cur = conn.execute(COMPLETE, (dumps(result), now, now, task_id, lease_id))
-            return cur.rowcount == 1
-
-    @translate
-    def complete_many(self, items: Sequence[tuple[str, str, dict[str, Any] | None]]) -> list[bool]:
-        """One transaction for the lot: one commit instead of one per task."""
-        if not items:
+    def apply(self, changes: Sequence[Transition]) -> list[bool]:
+        """One transaction, one fenced ``UPDATE`` per change (see :func:`.rows.change_statement`):
+        one commit, and a locked database waited out once, however many changes."""
+        if not changes:
             return []
         now = ms(utcnow())
+        first = first_per_task(changes)
         with self._write() as conn:
             return [
-                conn.execute(COMPLETE, (dumps(result), now, now, task_id, lease_id)).rowcount == 1
-                for task_id, lease_id, result in items
+                ok and conn.execute(*change_statement(change, now)).rowcount == 1
+                for change, ok in zip(changes, first, strict=True)
             ]
-
-    @translate
-    def reschedule(
-        self, task_id: str, lease_id: str, run_at: datetime, error: str | None, *, charge: bool
-    ) -> bool:
-        with self._write() as conn:
-            cur = conn.execute(
-                "UPDATE tasks SET status = 'PENDING', next_run_at = ?, updated_at = ?,"
-                " attempts = attempts - ?, last_error = coalesce(?, last_error),"
-                " locked_by = NULL, locked_at = NULL, lease_id = NULL, lease_expires_at = NULL"
-                " WHERE " + FENCE,
-                (ms(run_at), ms(utcnow()), 0 if charge else 1, error, task_id, lease_id),
-            )
-            return cur.rowcount == 1
-
-    @translate
-    def release_many(self, items: Sequence[tuple[str, str]], now: datetime) -> list[bool]:
-        """One ``UPDATE`` (per 10,000 tasks: SQLite's limit on parameters), one transaction."""
-        if not items:
-            return []
-        released: set[str] = set()
-        stamp = ms(utcnow())
-        with self._write() as conn:
-            for start in range(0, len(items), 10_000):
-                chunk = items[start : start + 10_000]
-                params: list[Any] = [ms(now), stamp]
-                for item in chunk:
-                    params.extend(item)
-                pairs = ",".join("(?, ?)" for _ in chunk)
-                rows = conn.execute(
-                    "UPDATE tasks SET status = 'PENDING', next_run_at = ?, updated_at = ?,"
-                    " attempts = attempts - 1, locked_by = NULL, locked_at = NULL,"
-                    " lease_id = NULL, lease_expires_at = NULL"
-                    f" WHERE status = 'RUNNING' AND (id, lease_id) IN (VALUES {pairs}) RETURNING id",
-                    params,
-                ).fetchall()
-                released.update(r[0] for r in rows)
-        return _once(items, released)
-
-    @translate
-    def fail(self, task_id: str, lease_id: str, error: str) -> bool:
-        now = ms(utcnow())
-        with self._write() as conn:
-            cur = conn.execute(
-                "UPDATE tasks SET status = 'FAILED', last_error = ?, updated_at = ?,"
-                " finished_at = ?, lease_expires_at = NULL, dedupe_key = NULL WHERE " + FENCE,
-                (error, now, now, task_id, lease_id),
-            )
-            return cur.rowcount == 1
 
     @translate
     def heartbeat(self, worker_id: str, leases: Mapping[str, str], lease: float) -> set[str]:
@@ -349,32 +276,14 @@ class SQLiteStore(TaskStore):
         return {r[0] for r in rows}
 
     @translate
-    def checkpoint(self, task_id: str, lease_id: str, data: dict[str, Any]) -> bool:
-        with self._write() as conn:
-            cur = conn.execute(
-                "UPDATE tasks SET checkpoint = ?, updated_at = ? WHERE " + FENCE,
-                (dumps(data), ms(utcnow()), task_id, lease_id),
-            )
-            return cur.rowcount == 1
-
-    @translate
-    def recover(self) -> int:
-        now = ms(utcnow())
-        error = "lease expired: the worker stopped heartbeating (crashed or stalled)"
-        with self._write() as conn:
-            failed = conn.execute(
-                "UPDATE tasks SET status = 'FAILED', last_error = ?, updated_at = ?,"
-                " finished_at = ?, lease_expires_at = NULL, dedupe_key = NULL"
-                " WHERE status = 'RUNNING' AND lease_expires_at < ? AND attempts >= max_attempts",
-                (error, now, now, now),
-            ).rowcount
-            back = conn.execute(
-                "UPDATE tasks SET status = 'PENDING', next_run_at = ?, updated_at = ?,"
-                " last_error = ?, locked_by = NULL, locked_at = NULL, lease_id = NULL,"
-                " lease_expires_at = NULL WHERE status = 'RUNNING' AND lease_expires_at < ?",
-                (now, now, error, now),
-            ).rowcount
-        return failed + back
+    def find_expired(self, now: datetime, limit: int) -> list[Task]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM tasks INDEXED BY tasks_lease WHERE status = 'RUNNING'"
+                " AND lease_expires_at < ? ORDER BY lease_expires_at LIMIT ?",
+                (ms(now), limit),
+            ).fetchall()
+        return [row_to_task(row) for row in rows]
 
     # -- reads --------------------------------------------------------------------------
     @translate
@@ -396,72 +305,3 @@ class SQLiteStore(TaskStore):
             ).fetchone()
         done = total - pending - running - failed
         return QueueStats(pending=pending, running=running, done=done, failed=failed)
-
-    # -- records ------------------------------------------------------------------------
-    @translate
-    def save_records(
-        self, collection: str, records: Iterable[Mapping[str, Any]], key: str, task_id: str
-    ) -> int:
-        now = ms(utcnow())
-        rows = [(collection, str(r[key]), json.dumps(r, default=str), now, now) for r in records]
-        with self._write() as conn:
-            conn.executemany(
-                "INSERT INTO records (collection, key, doc, first_seen_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (collection, key)"
-                " DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at",
-                rows,
-            )
-            conn.executemany(
-                "INSERT OR IGNORE INTO record_tasks (collection, task_id, key) VALUES (?, ?, ?)",
-                [(collection, task_id, r[1]) for r in rows],
-            )
-        return len(rows)
-
-    @translate
-    def find_records(
-        self, collection: str, *, task_id: str | None = None, limit: int = 100
-    ) -> list[dict[str, Any]]:
-        with self._read() as conn:
-            if task_id is None:
-                rows = conn.execute(
-                    "SELECT key, doc FROM records WHERE collection = ? ORDER BY key LIMIT ?",
-                    (collection, limit),
-                ).fetchall()
-            else:
-                rows = conn.execute(
-                    "SELECT r.key, r.doc FROM record_tasks t JOIN records r"
-                    " ON r.collection = t.collection AND r.key = t.key"
-                    " WHERE t.collection = ? AND t.task_id = ? ORDER BY r.key LIMIT ?",
-                    (collection, task_id, limit),
-                ).fetchall()
-            out = []
-            for key, doc in rows:
-                record = json.loads(doc)
-                record["taskIds"] = [
-                    r[0]
-                    for r in conn.execute(
-                        "SELECT task_id FROM record_tasks WHERE collection = ? AND key = ?",
-                        (collection, key),
-                    )
-                ]
-                out.append(record)
-        return out
-
-
-def _once(items: Sequence[tuple[str, str]], done: set[str]) -> list[bool]:
-    """Per item, in order: was its task in ``done`` (a task given twice counts once)."""
-    seen: set[str] = set()
-    out = []
-    for task_id, _ in items:
-        out.append(task_id in done and task_id not in seen)
-        seen.add(task_id)
-    return out
-
-
-def _open(config: StoreSettings) -> TaskStore:
-    return SQLiteStore(config.url, busy_timeout=config.timeout)
-
-
-@hookimpl(trylast=True)
-def register_stores(register: Callable[[str, Callable[[StoreSettings], TaskStore]], None]) -> None:
-    register("sqlite", _open)
