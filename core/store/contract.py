@@ -122,3 +122,8 @@ def first_per_task(changes: Sequence[Transition]) -> list[bool]:
         out.append(change.task_id not in seen)
         seen.add(change.task_id)
     return out
+
+
+def nothing_to_claim(types: Sequence[str] | None, limit: int) -> bool:
+    """A claim that can take nothing: no room (``limit <= 0``) or no type (``types == []``)."""
+    return limit <= 0 or (types is not None and not types)

@@ -16,7 +16,6 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -87,9 +86,12 @@ class Worker(Shutdown):
             "worker start id=%s concurrency=%d lease=%gs", self.id, self.max_concurrent, self.lease
         )
         background = [
-            asyncio.create_task(self._every(self.lease / 3, self._heartbeat), name="heartbeat"),
+            asyncio.create_task(
+                maintenance.every(self._fatal, self.lease / 3, self._heartbeat), name="heartbeat"
+            ),
             asyncio.create_task(  # a burst recovers before it decides the queue is empty
-                self._every(cfg.recovery_interval, self._recover, now=not burst), name="recovery"
+                maintenance.every(self._fatal, cfg.recovery_interval, self._recover, now=not burst),
+                name="recovery",
             ),
         ]
         # the poll loop is a task of its own: a stop() while it waits for a claim stuck on
@@ -148,7 +150,7 @@ class Worker(Shutdown):
     async def _poll_iteration(self) -> int:
         """Claim into the free slots and start the tasks; the count, or -1 on a store error."""
         started = 0
-        for types, limit in self._claim_plan():
+        for types, limit in claim_plan(self.roost, self.types, self.max_concurrent, self.inflight):
             # claims the size the store makes on the event loop, one after the other
             size = self.store.claim_size or limit
             limit = min(limit, self.max_concurrent - len(self.inflight), size)
@@ -169,20 +171,6 @@ class Worker(Shutdown):
             started += len(tasks)
         return started
 
-    def _claim_plan(self) -> list[tuple[list[str], int]]:
-        """One claim for the types without a ``concurrency`` limit, one per limited type."""
-        known = self.roost.registry.task_types
-        types = [name for name in self.types if name in known]
-        free = [name for name in types if known[name].concurrency is None]
-        plan = [(free, self.max_concurrent)] if free else []
-        limited = {name: known[name].concurrency for name in types if name not in free}
-        if limited:  # counting what runs costs a pass over the slots: only when needed
-            busy = Counter(r.task.type for r in self.inflight.values())
-            for name, limit in limited.items():
-                if limit is not None and busy[name] < limit:
-                    plan.append(([name], limit - busy[name]))
-        return plan
-
     def _start(self, tasks: list[Task]) -> None:
         """Start a claimed batch. Its tasks started together, so those with the same timeout
         share one timer (a timer per run was ~15% of a no-op drain)."""
@@ -191,43 +179,43 @@ class Worker(Shutdown):
         for task in tasks:
             self._events.fire("task_claimed", task=task, worker_id=self.id)
             job = loop.create_task(self._execute(task), name=f"task-{task.id}")
-            running = self.inflight[task.id] = Run(task, job)
-            job.add_done_callback(partial(self._finished, running))
+            run = self.inflight[task.id] = Run(task, job)
+            job.add_done_callback(partial(self._finished, run))
             task_type = self.roost.registry.task_types.get(task.type)
             timeout = (task_type and task_type.timeout) or self.roost.settings.worker.task_timeout
-            by_timeout.setdefault(timeout, []).append(running)
+            by_timeout.setdefault(timeout, []).append(run)
         for timeout, runs in by_timeout.items():
             deadline = Deadline(runs, timeout)
-            for running in runs:
-                running.deadline = deadline
+            for run in runs:
+                run.deadline = deadline
 
-    def _finished(self, running: Run, _: object = None) -> None:
-        if running.completing:  # its DONE write is on its way: the flusher frees the slot
+    def _finished(self, run: Run, _: object = None) -> None:
+        if run.completing:  # its DONE write is on its way: the flusher frees the slot
             return
-        self._release_slot(running)
+        self._release_slot(run)
 
-    def _release_slot(self, running: Run) -> None:
-        if self.inflight.get(running.task.id) is running:
-            del self.inflight[running.task.id]
-            if running.deadline is not None:
-                running.deadline.one_over()
+    def _release_slot(self, run: Run) -> None:
+        if self.inflight.get(run.task.id) is run:
+            del self.inflight[run.task.id]
+            if run.deadline is not None:
+                run.deadline.one_over()
         self._wake.set()
 
     async def _sleep(self, timeout: float | None) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout)
 
-    # -- running one task ---------------------------------------------------------------
+    # -- running one task -----------------------------------------------------------
     async def _execute(self, task: Task) -> None:
         """Run ``task`` (:mod:`.executor`) and write its verdict: a success joins the next
         batched DONE write (:mod:`.completer`), a retry or failure is written at once."""
-        running = self.inflight[task.id]
+        run = self.inflight[task.id]
         try:
-            verdict = await execute(self.roost, running, time.monotonic())
+            verdict = await execute(self.roost, run, time.monotonic())
             if verdict is None:
                 return
             if verdict.event == "task_succeeded":
-                self._completer.add(running, verdict)
+                self._completer.add(run, verdict)
                 return
             applied = await completer.write(self.store, [verdict], self.lease / 2)
             if applied is not None:
@@ -238,25 +226,25 @@ class Worker(Shutdown):
             log.exception("task bookkeeping failed id=%s", task.id)
 
     # -- background ---------------------------------------------------------------------
-    async def _every(
-        self, interval: float, fn: Callable[[], Awaitable[object]], now: bool = False
-    ) -> None:
-        if not now:
-            await asyncio.sleep(interval)
-        while True:
-            try:
-                await fn()
-            except StoreUnavailable as exc:
-                log.warning("%s failed: %s", fn.__name__.strip("_"), exc)
-            except StoreCorrupt as exc:
-                self._fatal(exc)
-                return
-            except Exception:
-                log.exception("%s failed", fn.__name__.strip("_"))
-            await asyncio.sleep(interval)
-
     async def _heartbeat(self) -> None:
         await maintenance.heartbeat(self.store, self.id, self.inflight, self.lease)
 
     async def _recover(self) -> int:
         return await maintenance.rescue(self.roost, self._events)
+
+
+def claim_plan(
+    roost: Roost, types: list[str], max_concurrent: int, inflight: dict[str, Run]
+) -> list[tuple[list[str], int]]:
+    """One claim for the types without a ``concurrency`` limit, one per limited type."""
+    known = roost.registry.task_types
+    types = [name for name in types if name in known]
+    free = [name for name in types if known[name].concurrency is None]
+    plan = [(free, max_concurrent)] if free else []
+    limited = {name: known[name].concurrency for name in types if name not in free}
+    if limited:  # counting what runs costs a pass over the slots: only when needed
+        busy = Counter(r.task.type for r in inflight.values())
+        for name, limit in limited.items():
+            if limit is not None and busy[name] < limit:
+                plan.append(([name], limit - busy[name]))
+    return plan

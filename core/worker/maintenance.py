@@ -9,12 +9,14 @@ fire the events. A worker runs it every ``recovery_interval``; ``POST /queue/rec
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from .. import lifecycle
+from ..errors import StoreCorrupt, StoreUnavailable
 from ..models import Task, utcnow
 from ..retry import RetryPolicy
 from ..store import AsyncStore, TaskStore
@@ -65,6 +67,30 @@ def rescue_now(store: TaskStore, policy: PolicyFor, now: datetime | None = None)
     now = now or utcnow()
     verdicts = _verdicts(store.find_expired(now, RESCUE_BATCH), policy, now)
     return sum(store.apply([v.change for v in verdicts]))
+
+
+async def every(
+    fatal: Callable[[BaseException], None],
+    interval: float,
+    fn: Callable[[], Awaitable[object]],
+    now: bool = False,
+) -> None:
+    """Call ``fn`` every ``interval`` seconds (at once too with ``now``) until cancelled: a
+    store outage or a bug is logged and the next round tries again; a damaged store is
+    ``fatal`` (the worker stops)."""
+    if not now:
+        await asyncio.sleep(interval)
+    while True:
+        try:
+            await fn()
+        except StoreUnavailable as exc:
+            log.warning("%s failed: %s", fn.__name__.strip("_"), exc)
+        except StoreCorrupt as exc:
+            fatal(exc)
+            return
+        except Exception:
+            log.exception("%s failed", fn.__name__.strip("_"))
+        await asyncio.sleep(interval)
 
 
 async def heartbeat(store: AsyncStore, worker_id: str, runs: dict[str, Run], lease: float) -> None:

@@ -100,9 +100,9 @@ class Shutdown:
         deadline = time.monotonic() + cfg.store.timeout
         # what is still in hand: runs going on, and finished runs whose outcome is not written
         held = list(self.inflight.values())
-        for running in held:
-            if not running.job.done():
-                running.released = True
+        for run in held:
+            if not run.job.done():
+                run.released = True
         ending = [r.job for r in held if not r.job.done()] + background
         flusher = self._completer.flusher
         if flusher is not None and not flusher.done():

@@ -3,13 +3,13 @@ change is (field names follow the seed's ``twittertasks`` collection)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
 
-from ...models import Task, TaskStatus
+from ...models import NewTask, Task, TaskStatus
 from ...store.transitions import Checkpoint, Done, Fail, Release, Retry, Transition
 from ..salvage import Salvage
 
@@ -49,6 +49,47 @@ def doc_to_task(doc: Mapping[str, Any]) -> Task:
 
 def oid(task_id: str) -> ObjectId | str:
     return ObjectId(task_id) if ObjectId.is_valid(task_id) else task_id
+
+
+def new_doc(new: NewTask, now: datetime) -> dict[str, Any]:
+    """The document a new PENDING task is stored as."""
+    doc: dict[str, Any] = {
+        "_id": ObjectId(),
+        "type": new.type,
+        "status": PENDING,
+        "payload": new.payload,
+        "priority": new.priority,
+        "attempts": 0,
+        "maxAttempts": new.max_attempts,
+        "createdAt": now,
+        "updatedAt": now,
+        "nextRunAt": new.run_at or now,
+    }
+    if new.dedupe_key is not None:
+        doc["dedupeKey"] = new.dedupe_key
+    return doc
+
+
+def claim_query(types: Sequence[str] | None, now: datetime) -> dict[str, Any]:
+    """The due PENDING tasks (of ``types``, when given): what a claim takes from."""
+    query: dict[str, Any] = {"status": PENDING, "nextRunAt": {"$lte": now}}
+    if types is not None:
+        query["type"] = {"$in": list(types)}
+    return query
+
+
+def claim_update(worker_id: str, now: datetime, lease: float) -> dict[str, dict[str, Any]]:
+    """PENDING -> RUNNING for ``worker_id``, the attempt counted (the claim adds ``leaseId``)."""
+    return {
+        "$set": {
+            "status": RUNNING,
+            "lockedBy": worker_id,
+            "lockedAt": now,
+            "leaseExpiresAt": now + timedelta(seconds=lease),
+            "updatedAt": now,
+        },
+        "$inc": {"attempts": 1},
+    }
 
 
 def fence(change: Transition) -> dict[str, Any]:

@@ -18,7 +18,6 @@ from typing import Any
 from urllib.parse import urlparse
 
 import bson
-from bson import ObjectId
 from bson.codec_options import DatetimeConversion
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.collection import Collection
@@ -26,9 +25,20 @@ from pymongo.errors import ConfigurationError, DuplicateKeyError, InvalidURI, Py
 
 from ...errors import ConfigError, StoreUnavailable
 from ...models import NewTask, QueueStats, Task, TaskStatus, utcnow
-from ...store.contract import TaskStore, first_per_task
+from ...store.contract import TaskStore, first_per_task, nothing_to_claim
 from ...store.transitions import Transition
-from .docs import PENDING, RUNNING, change_update, doc_to_task, fence, oid, shows_applied
+from .docs import (
+    PENDING,
+    RUNNING,
+    change_update,
+    claim_query,
+    claim_update,
+    doc_to_task,
+    fence,
+    new_doc,
+    oid,
+    shows_applied,
+)
 from .indexes import ensure_indexes
 from .records import MongoRecords
 
@@ -100,62 +110,24 @@ class MongoStore(TaskStore):
 
     def enqueue_many(self, tasks: Sequence[NewTask]) -> list[Task]:
         now = utcnow()
-        docs: list[dict[str, Any]] = []
-        for new in tasks:
-            doc: dict[str, Any] = {
-                "_id": ObjectId(),
-                "type": new.type,
-                "status": PENDING,
-                "payload": new.payload,
-                "priority": new.priority,
-                "attempts": 0,
-                "maxAttempts": new.max_attempts,
-                "createdAt": now,
-                "updatedAt": now,
-                "nextRunAt": new.run_at or now,
-            }
-            if new.dedupe_key is not None:
-                doc["dedupeKey"] = new.dedupe_key
-            docs.append(doc)
+        docs = [new_doc(new, now) for new in tasks]
         for doc in docs:  # all or none: a document BSON cannot hold fails before any write
             bson.encode(doc)
         with self._op():
             plain = [d for d in docs if "dedupeKey" not in d]
             if plain:
                 self.tasks.insert_many(plain, ordered=False)
-            return [doc_to_task(self._insert_deduped(d) if "dedupeKey" in d else d) for d in docs]
-
-    def _insert_deduped(self, doc: dict[str, Any]) -> dict[str, Any]:
-        """Insert, or return the unfinished task that holds the same ``dedupeKey``."""
-        while True:
-            try:
-                self.tasks.insert_one(doc)
-                return doc
-            except DuplicateKeyError:
-                existing = self.tasks.find_one({"dedupeKey": doc["dedupeKey"]})
-                if existing is not None:
-                    return dict(existing)
-                # it finished between our insert and find: try to store anew
+            return [
+                doc_to_task(insert_deduped(self.tasks, d) if "dedupeKey" in d else d) for d in docs
+            ]
 
     def claim(
         self, worker_id: str, types: Sequence[str] | None, limit: int, lease: float
     ) -> list[Task]:
-        if limit <= 0 or (types is not None and not types):
+        if nothing_to_claim(types, limit):
             return []
         now = utcnow()
-        query: dict[str, Any] = {"status": PENDING, "nextRunAt": {"$lte": now}}
-        if types is not None:
-            query["type"] = {"$in": list(types)}
-        update: dict[str, dict[str, Any]] = {
-            "$set": {
-                "status": RUNNING,
-                "lockedBy": worker_id,
-                "lockedAt": now,
-                "leaseExpiresAt": now + timedelta(seconds=lease),
-                "updatedAt": now,
-            },
-            "$inc": {"attempts": 1},
-        }
+        query, update = claim_query(types, now), claim_update(worker_id, now, lease)
         order = [("priority", DESCENDING), ("nextRunAt", ASCENDING)]  # the claim index
         with self._op():
             if limit == 1:  # one command instead of three
@@ -271,6 +243,19 @@ class MongoStore(TaskStore):
             rows = list(self.tasks.aggregate([{"$group": {"_id": "$status", "n": {"$sum": 1}}}]))
         counts = {str(r["_id"]).lower(): r["n"] for r in rows if r["_id"] in TaskStatus.__members__}
         return QueueStats(**counts)
+
+
+def insert_deduped(tasks: Collection[Any], doc: dict[str, Any]) -> dict[str, Any]:
+    """Insert, or return the unfinished task that holds the same ``dedupeKey``."""
+    while True:
+        try:
+            tasks.insert_one(doc)
+            return doc
+        except DuplicateKeyError:
+            existing = tasks.find_one({"dedupeKey": doc["dedupeKey"]})
+            if existing is not None:
+                return dict(existing)
+            # it finished between our insert and find: try to store anew
 
 
 def _client(url: str, timeout_ms: int, mock: bool) -> Any:

@@ -1,37 +1,40 @@
 """Embedded SQLite engine (stdlib): the zero-set-up default, safe for several processes.
 
-WAL journal, ``synchronous=NORMAL`` (a committed task survives a process crash; the
-last transactions before an OS crash or power loss may be lost), writes under
-``BEGIN IMMEDIATE`` so concurrent workers queue on the write lock instead of failing.
-The WAL is checkpointed every 10,000 pages (~40 MB) instead of SQLite's 1,000: the
-checkpoint's fsyncs were ~40% of a one-task commit's cost; durability is unchanged (a
-commit does not wait for a checkpoint under NORMAL either); the WAL file is kept <= 64 MB.
-The claim is one ``UPDATE … RETURNING`` over a partial index of PENDING tasks, pinned with
+Writes run under ``BEGIN IMMEDIATE`` so concurrent workers queue on the write lock instead
+of failing (the connection and its PRAGMAs: :mod:`.connection`). The claim is one ``UPDATE … RETURNING`` over a partial index of PENDING tasks, pinned with
 ``INDEXED BY`` so the planner never sorts every pending row (a cost that grows with the queue).
 The schema is in :mod:`.schema`, the statements and row conversions in :mod:`.rows`, the
-plugin records in :mod:`.records`; this module owns the connection and the task queue.
+plugin records in :mod:`.records`; this module owns the task queue.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-import sqlite3
-import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from ...errors import ConfigError, StoreUnavailable
-from ...models import NewTask, QueueStats, Task, new_id, utcnow
-from ...store.contract import TaskStore, first_per_task
+from ...errors import ConfigError
+from ...models import NewTask, QueueStats, Task, utcnow
+from ...store.contract import TaskStore, first_per_task, nothing_to_claim
 from ...store.transitions import Transition
-from .errors import store_error, translate
+from .connection import Connection
+from .errors import translate
 from .records import SQLiteRecords
-from .rows import CLAIMED, INSERT, change_statement, claimed_task, dumps, from_ms, ms, row_to_task
+from .rows import (
+    CLAIMED,
+    INSERT,
+    change_statement,
+    claimed_task,
+    from_ms,
+    ms,
+    new_row,
+    new_task,
+    row_to_task,
+)
 from .schema import migrate
 
 
@@ -54,63 +57,18 @@ class SQLiteStore(TaskStore):
 
     def __init__(self, url: str, *, busy_timeout: float = 10.0, checkpoints: bool = True) -> None:
         self.url = url
-        self._checkpoints = checkpoints
         self.path = path_from_url(url)
         if self.path != ":memory:":
             parent = Path(self.path).expanduser().resolve().parent
             if not parent.is_dir():
                 raise ConfigError(f"store.url {url!r}: folder {parent} does not exist")
-        self._busy_timeout = busy_timeout
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
-        self._records = SQLiteRecords(self.path, self._write, self._read)
+        self._db = Connection(self.path, busy_timeout, checkpoints)
+        self._write, self._read = self._db.write, self._db.read
+        self._records = SQLiteRecords(self._db)
 
     @property
     def records(self) -> SQLiteRecords:
         return self._records
-
-    # -- connection -------------------------------------------------------------------
-    def _connect(self) -> sqlite3.Connection:
-        if self._conn is None:
-            try:
-                conn = sqlite3.connect(
-                    self.path,
-                    timeout=self._busy_timeout,
-                    isolation_level=None,
-                    check_same_thread=False,
-                )
-                conn.row_factory = sqlite3.Row
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-                # see the module docstring; the nowait() handle leaves them to upkeep()
-                conn.execute(f"PRAGMA wal_autocheckpoint={10000 if self._checkpoints else 0}")
-                conn.execute("PRAGMA journal_size_limit=67108864")
-            except sqlite3.Error as exc:
-                problem = store_error(exc, self.path)
-                if isinstance(problem, StoreUnavailable):
-                    problem = StoreUnavailable(f"SQLite: cannot open {self.path}: {exc}")
-                raise problem from exc
-            self._conn = conn
-        return self._conn
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction that takes the write lock up front (no BUSY_SNAPSHOT)."""
-        with self._lock:
-            conn = self._connect()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                if conn.in_transaction:  # SQLite may have rolled back already (I/O error,
-                    conn.execute("ROLLBACK")  # full disk): the error to report is the first
-                raise
-            conn.execute("COMMIT")
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            yield self._connect()
 
     @translate
     def setup(self) -> None:
@@ -120,10 +78,7 @@ class SQLiteStore(TaskStore):
             migrate(conn)
 
     def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        self._db.close()
 
     def nowait(self) -> SQLiteStore | None:
         """A connection that never waits: no busy timeout (a write lock held elsewhere fails
@@ -161,38 +116,11 @@ class SQLiteStore(TaskStore):
     def enqueue_many(self, tasks: Sequence[NewTask]) -> list[Task]:
         now = utcnow()
         now_ms = ms(now)
-        out: list[Task] = []
-        rows: list[tuple[Any, ...]] = []
-        for new in tasks:
-            task = Task(
-                id=new_id(),
-                type=new.type,
-                payload=new.payload,
-                priority=new.priority,
-                max_attempts=new.max_attempts,
-                created_at=now,
-                updated_at=now,
-                next_run_at=new.run_at or now,
-                dedupe_key=new.dedupe_key,
-            )
-            out.append(task)
-            rows.append(
-                (
-                    task.id,
-                    task.type,
-                    dumps(task.payload),
-                    task.priority,
-                    task.max_attempts,
-                    now_ms,
-                    now_ms,
-                    now_ms if new.run_at is None else ms(new.run_at),
-                    task.dedupe_key,
-                )
-            )
+        out = [new_task(new, now) for new in tasks]
+        rows = [new_row(task, new, now_ms) for task, new in zip(out, tasks, strict=True)]
         if len(rows) == 1 and rows[0][-1] is None:
             # one plain INSERT is atomic by itself: no BEGIN/COMMIT round trips around it
-            with self._lock:
-                self._connect().execute(INSERT, rows[0])
+            self._db.autocommit(INSERT, rows[0])
             return out
         with self._write() as conn:
             # without a dedupe key nothing can conflict: one executemany for those
@@ -210,7 +138,7 @@ class SQLiteStore(TaskStore):
     def claim(
         self, worker_id: str, types: Sequence[str] | None, limit: int, lease: float
     ) -> list[Task]:
-        if limit <= 0 or (types is not None and not types):
+        if nothing_to_claim(types, limit):
             return []
         now = utcnow()
         now_ms = ms(now)

@@ -1,31 +1,27 @@
 """The SQLite engine's :class:`~roost.core.records.RecordStore`: two tables of its own.
 
 ``records`` holds each record once per ``(collection, key)``; ``record_tasks`` says which
-tasks found it. It shares the engine's connection (and its lock) through the two
-transaction helpers it is given.
+tasks found it. It shares the engine's :class:`.connection.Connection` (and its lock).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Callable, Iterable, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ...models import utcnow
 from ...records import RecordStore
+from .connection import Connection
 from .errors import translate
 from .rows import ms
 
-Transaction = Callable[[], AbstractContextManager[sqlite3.Connection]]
-
 
 class SQLiteRecords(RecordStore):
-    def __init__(self, path: str, write: Transaction, read: Transaction) -> None:
-        self.path = path  # named in the errors :func:`.errors.translate` raises
-        self._write = write
-        self._read = read
+    def __init__(self, db: Connection) -> None:
+        self.path = db.path  # named in the errors :func:`.errors.translate` raises
+        self._write = db.write
+        self._read = db.read
 
     @translate
     def save(

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic_core import PydanticSerializationError, from_json, to_json
 
-from ...models import Task, TaskStatus
+from ...models import NewTask, Task, TaskStatus, new_id
 from ...store.transitions import Checkpoint, Done, Release, Retry, Transition
 from ..salvage import Salvage, sound
 
@@ -20,6 +20,38 @@ INSERT = (
     " VALUES (?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING"
 )
+
+
+def new_task(new: NewTask, now: datetime) -> Task:
+    """The PENDING :class:`Task` an enqueue stores (and returns)."""
+    return Task(
+        id=new_id(),
+        type=new.type,
+        payload=new.payload,
+        priority=new.priority,
+        max_attempts=new.max_attempts,
+        created_at=now,
+        updated_at=now,
+        next_run_at=new.run_at or now,
+        dedupe_key=new.dedupe_key,
+    )
+
+
+def new_row(task: Task, new: NewTask, now: int) -> tuple[Any, ...]:
+    """``task``'s parameters for :data:`INSERT` (times in ms; ``now`` when not given)."""
+    run_at = now if new.run_at is None else ms(new.run_at)
+    return (
+        task.id,
+        task.type,
+        dumps(task.payload),
+        task.priority,
+        task.max_attempts,
+        now,
+        now,
+        run_at,
+        task.dedupe_key,
+    )
+
 
 # every change after a claim: fenced on (id, RUNNING, lease); see core/store/transitions.py
 _FENCE = " WHERE id = ? AND status = 'RUNNING' AND lease_id = ?"
