@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient
 from roost.core import hookimpl
 from roost.core.app import Roost
 from roost.core.models import NewTask, Task, TaskStatus, utcnow
-from roost.core.store import Checkpoint, Done, Fail, Release, Retry, TaskStore
+from roost.core.store import Checkpoint, Done, Fail, Release, Retry, TaskStore, Transition
 from roost.plugins.api.app import make_app
 from store_urls import store_url
 from storekit import W, add, get, release
@@ -27,81 +27,63 @@ from storekit import W, add, get, release
 Client = Callable[..., Awaitable[TestClient]]
 
 
-def two_runs(store: TaskStore) -> tuple[str, str, Task]:
-    """A task whose first run lost it (recovered, claimed again): (id, stale lease, current run)."""
+def applied_only_under_its_lease(
+    store: TaskStore, change: Callable[[str, str], Transition]
+) -> Task:
+    """Run ``change(task_id, lease_id)`` on a task whose first run lost it (recovered, claimed
+    again): refused under the stale lease (the task untouched), applied under the current
+    one. The task as it is then."""
     tid = add(store)[0]
     [first] = store.claim(W, None, 1, 60)
-    assert first.lease_id is not None
     assert release(store, tid, first.lease_id, utcnow())  # as recovery would give it back
     [current] = store.claim("worker-2", None, 1, 60)
     assert current.id == tid and current.lease_id not in (None, first.lease_id)
-    return tid, first.lease_id, current
-
-
-def still_running(store: TaskStore, current: Task) -> None:
-    now = get(store, current.id)
-    assert (now.status, now.lease_id, now.attempts) == (TaskStatus.RUNNING, current.lease_id, 1)
-    assert (now.result, now.last_error, now.checkpoint) == (None, None, None)
+    assert store.apply([change(tid, first.lease_id or "")]) == [False]
+    untouched = get(store, tid)
+    assert (untouched.status, untouched.lease_id, untouched.attempts) == (
+        TaskStatus.RUNNING,
+        current.lease_id,
+        1,
+    )
+    assert (untouched.result, untouched.last_error, untouched.checkpoint) == (None, None, None)
+    assert store.apply([change(tid, current.lease_id or "")]) == [True]
+    return get(store, tid)
 
 
 def test_done_is_fenced(store: TaskStore) -> None:
-    tid, stale, current = two_runs(store)
-    assert store.apply([Done(tid, stale, {"by": "stale"})]) == [False]
-    still_running(store, current)
-    assert store.apply([Done(tid, current.lease_id or "", {"by": "current"})]) == [True]
-    task = get(store, tid)
-    assert (task.status, task.result, task.lease_expires_at) == (
-        TaskStatus.DONE,
-        {"by": "current"},
-        None,
-    )
+    task = applied_only_under_its_lease(store, lambda t, lease: Done(t, lease, {"n": 1}))
+    assert (task.status, task.result, task.lease_expires_at) == (TaskStatus.DONE, {"n": 1}, None)
     assert task.finished_at is not None
 
 
 @pytest.mark.parametrize("charge", [True, False], ids=["charged", "uncharged"])
 def test_retry_is_fenced_and_charges_the_attempt_or_not(store: TaskStore, charge: bool) -> None:
-    tid, stale, current = two_runs(store)
     later = utcnow().replace(microsecond=0) + timedelta(minutes=5)
-    assert store.apply([Retry(tid, stale, later, "stale", charge)]) == [False]
-    still_running(store, current)
-    assert store.apply([Retry(tid, current.lease_id or "", later, "boom", charge)]) == [True]
-    task = get(store, tid)
+    task = applied_only_under_its_lease(
+        store, lambda t, lease: Retry(t, lease, later, "boom", charge)
+    )
     assert (task.status, task.next_run_at, task.last_error) == (TaskStatus.PENDING, later, "boom")
     assert task.attempts == (1 if charge else 0) and task.lease_id is None
     assert store.claim(W, None, 1, 60) == []  # not due before run_at
 
 
 def test_fail_is_fenced(store: TaskStore) -> None:
-    tid, stale, current = two_runs(store)
-    assert store.apply([Fail(tid, stale, "stale")]) == [False]
-    still_running(store, current)
-    assert store.apply([Fail(tid, current.lease_id or "", "PermanentError: gone")]) == [True]
-    task = get(store, tid)
-    assert (task.status, task.last_error) == (TaskStatus.FAILED, "PermanentError: gone")
+    task = applied_only_under_its_lease(store, lambda t, lease: Fail(t, lease, "PermanentError"))
+    assert (task.status, task.last_error) == (TaskStatus.FAILED, "PermanentError")
     assert task.finished_at is not None and store.claim(W, None, 1, 60) == []
 
 
 def test_release_is_fenced_and_gives_the_attempt_back(store: TaskStore) -> None:
-    tid, stale, current = two_runs(store)
-    assert store.apply([Release(tid, stale)]) == [False]
-    still_running(store, current)
-    assert store.apply([Release(tid, current.lease_id or "")]) == [True]
-    task = get(store, tid)
+    task = applied_only_under_its_lease(store, Release)
     assert (task.status, task.attempts, task.lease_id) == (TaskStatus.PENDING, 0, None)
-    assert [t.id for t in store.claim(W, None, 1, 60)] == [tid]  # due at once
+    assert [t.id for t in store.claim(W, None, 1, 60)] == [task.id]  # due at once
 
 
 def test_checkpoint_is_fenced_and_keeps_the_task_running(store: TaskStore) -> None:
-    tid, stale, current = two_runs(store)
-    assert store.apply([Checkpoint(tid, stale, {"cursor": "stale"})]) == [False]
-    still_running(store, current)
-    assert store.apply([Checkpoint(tid, current.lease_id or "", {"cursor": "c2"})]) == [True]
-    task = get(store, tid)
-    assert (task.status, task.lease_id, task.checkpoint) == (
-        TaskStatus.RUNNING,
-        current.lease_id,
-        {"cursor": "c2"},
-    )
+    saved = {"cursor": "c2"}
+    task = applied_only_under_its_lease(store, lambda t, lease: Checkpoint(t, lease, saved))
+    assert (task.status, task.checkpoint) == (TaskStatus.RUNNING, saved)
+    assert task.lease_id is not None and store.apply([Done(task.id, task.lease_id)]) == [True]
 
 
 @pytest.mark.parametrize("kind", ["retry", "fail"])
