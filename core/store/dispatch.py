@@ -28,6 +28,10 @@ Op = Callable[[TaskStore], T]  # one engine call, made on whichever handle runs 
 log = logging.getLogger("roost.store")
 
 
+def _applying(changes: Sequence[Transition]) -> Op[list[bool]]:
+    return lambda store: store.apply(changes)
+
+
 def _log_upkeep_failure(done: asyncio.Future[None]) -> None:
     if not done.cancelled() and done.exception() is not None:
         log.warning("store upkeep failed (the next one retries): %s", done.exception())
@@ -137,14 +141,13 @@ class AsyncStore:
         start = 0
         while start < len(changes) and self._now is not None:
             piece = changes[start : start + self.LOOP_ROWS]
-            done = self._on_loop(lambda s, p=piece: s.apply(p), len(piece))  # type: ignore[misc]
+            done = self._on_loop(_applying(piece), len(piece))
             if done is None:
                 break
             out += done
             start += len(piece)
-        if start < len(changes) or not changes:
-            rest = changes[start:]
-            out += await self._in_threads(lambda s: s.apply(rest)) if rest else []
+        if start < len(changes):
+            out += await self._in_threads(_applying(changes[start:]))
         return out
 
     async def apply_by(self, deadline: float, changes: Sequence[Transition]) -> list[bool]:

@@ -20,7 +20,11 @@ class Events:
 
     def __init__(self, pm: pluggy.PluginManager) -> None:
         self._hook = pm.hook
-        self._listened = {name for name in TASK_EVENTS if getattr(pm.hook, name).get_hookimpls()}
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Look again which hooks have listeners (a worker does when it starts)."""
+        self._listened = {n for n in TASK_EVENTS if getattr(self._hook, n).get_hookimpls()}
 
     def fire(self, name: str, **kwargs: Any) -> None:
         if name not in self._listened:  # nobody listens: skip pluggy's call (2 a task)

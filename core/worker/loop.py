@@ -82,6 +82,7 @@ class Worker(Shutdown):
         good (:class:`StoreCorrupt`, :class:`WorkerCrashed`), after its shutdown."""
         cfg = self.roost.settings.worker
         self.is_running = True
+        self._events.refresh()  # plugins registered since this worker was made listen too
         log.info(
             "worker start id=%s concurrency=%d lease=%gs", self.id, self.max_concurrent, self.lease
         )
