@@ -9,6 +9,7 @@ retry policy and fires the task events, like any other failure.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -18,7 +19,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 from roost.core import hookimpl
 from roost.core.app import Roost
+from roost.core.cli import main
 from roost.core.models import NewTask, Task, TaskStatus, utcnow
+from roost.core.settings import load_settings
 from roost.core.store import Checkpoint, Done, Fail, Release, Retry, TaskStore, Transition
 from roost.plugins.api.app import make_app
 from store_urls import store_url
@@ -154,3 +157,29 @@ async def test_recovery_follows_the_retry_policy_and_fires_the_task_events(
     ]
     again = await (await api.post("/api/v4/twitter/queue/recover")).json()
     assert again["data"] == {"recovered": 0} and len(listener.events) == 2
+
+
+def test_roost_recover_rescues_expired_leases_per_the_policy(
+    make_settings: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    make_settings()  # in a fresh folder, no ROOST_* of the caller's
+    for key, value in {"STRATEGY": "fixed", "BASE_DELAY": "30", "JITTER": "0"}.items():
+        monkeypatch.setenv(f"ROOST_RETRY__{key}", value)
+    assert main(["worker", "--burst"]) == 0  # creates the database
+    roost = Roost.create(load_settings(None))
+    store = roost.store.sync
+    try:
+        task = store.enqueue(NewTask(type="SEARCH", payload={"query": "x"}))
+        assert len(store.claim("worker-dead", None, 1, lease=-1)) == 1
+        capsys.readouterr()
+        before = utcnow()
+        assert main(["recover"]) == 0
+        assert json.loads(capsys.readouterr().out) == {"recovered": 1}
+        got = get(store, task.id)
+        assert (got.status, got.attempts) == (TaskStatus.PENDING, 1)
+        assert got.last_error is not None and got.last_error.startswith("lease expired")
+        assert 29 <= (got.next_run_at - before).total_seconds() <= 31
+    finally:
+        roost.store.close()
