@@ -111,10 +111,12 @@ def test_ping_answers_when_the_database_is_reachable(store: TaskStore) -> None:
 
 def unreachable(engine: str, tmp_path: Path) -> TaskStore:
     """A store of ``engine`` whose database cannot be used."""
-    if engine == "sqlite":
-        path = tmp_path / "not-a-database.db"
-        path.write_bytes(b"this is not an SQLite file" * 100)
-        return SQLiteStore(f"sqlite:///{path}")
+    if engine == "sqlite":  # (a file that is not SQLite is damaged: StoreCorrupt, elsewhere)
+        folder = tmp_path / "disk"
+        folder.mkdir()
+        store = SQLiteStore(f"sqlite:///{folder / 'roost.db'}")
+        folder.rmdir()  # its folder went away after start-up (an unmounted disk)
+        return store
     return MongoStore("mongodb://127.0.0.1:1/roost_test", timeout_ms=200)  # nothing listens
 
 
