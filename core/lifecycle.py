@@ -84,6 +84,9 @@ def announce(verdicts: Sequence[Verdict], applied: Sequence[bool], fire: Fire) -
     lease (a newer run owns the task): nothing happened, nothing is fired."""
     for verdict, ok in zip(verdicts, applied, strict=True):
         task, change = verdict.task, verdict.change
+        if ok and type(change) is Done:  # the hot path (one a task run): nothing to log
+            fire("task_succeeded", task=task, **verdict.details)
+            continue
         if not ok:
             if not isinstance(change, Release) and getattr(change, "expired_before", None) is None:
                 log.warning("write refused id=%s: lease lost, a newer run owns the task", task.id)

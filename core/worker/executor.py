@@ -27,8 +27,20 @@ log = logging.getLogger("roost.worker")
 async def execute(roost: Roost, run: Run, seconds: float) -> lifecycle.Verdict | None:
     """Run ``run``'s task to its verdict; ``seconds`` is when it started (monotonic)."""
     task = run.task
-    try:
-        result = await _call_handler(roost, task)
+    task_type = roost.registry.task_types.get(task.type)
+    try:  # the handler is awaited here, not in a helper: a coroutine frame less per run
+        if task.unreadable:  # see stores/salvage.py: running it would only guess
+            raise PermanentError(f"stored task cannot be read: {task.unreadable}")
+        if task_type is None:
+            raise PermanentError(f"no handler for task type {task.type!r} in this worker")
+        try:
+            payload = task_type.parse(task.payload)
+        except ValidationError as exc:
+            raise PermanentError(f"stored payload does not fit {task.type}: {exc}") from exc
+        result = await task_type.handler(
+            TaskContext(task, roost.store, roost.runtime, log), payload
+        )
+        check_result(result)
     except asyncio.CancelledError:
         if not (run.lost or run.released or run.timed_out):
             raise
@@ -43,22 +55,6 @@ async def execute(roost: Roost, run: Run, seconds: float) -> lifecycle.Verdict |
     except Exception as exc:
         return _errored(roost, task, exc)
     return lifecycle.succeeded(task, result, time.monotonic() - seconds)
-
-
-async def _call_handler(roost: Roost, task: Task) -> dict[str, object] | None:
-    task_type = roost.registry.task_types.get(task.type)
-    if task.unreadable:  # see stores/salvage.py: running it would only guess
-        raise PermanentError(f"stored task cannot be read: {task.unreadable}")
-    if task_type is None:
-        raise PermanentError(f"no handler for task type {task.type!r} in this worker")
-    try:
-        payload = task_type.parse(task.payload)
-    except ValidationError as exc:
-        raise PermanentError(f"stored payload does not fit {task.type}: {exc}") from exc
-    ctx = TaskContext(task, roost.store, roost.runtime, log)
-    result = await task_type.handler(ctx, payload)
-    check_result(result)
-    return result
 
 
 def _errored(roost: Roost, task: Task, exc: BaseException) -> lifecycle.Verdict:
