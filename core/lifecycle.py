@@ -31,7 +31,7 @@ class LeaseExpired(Exception):
     """The rescuer's view of a run whose worker stopped heartbeating: an ordinary error."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen __init__ costs ~2x, and one is made a run
 class Verdict:
     """A change to apply, and the task event ``event(task=task, **details)`` once applied."""
 
