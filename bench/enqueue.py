@@ -20,7 +20,8 @@ from pathlib import Path
 
 from roost.core.app import Roost
 from roost.core.models import new_id
-from roost.core.stores.sqlite_rows import INSERT, SCHEMA
+from roost.core.stores.sqlite.rows import INSERT
+from roost.core.stores.sqlite.schema import SCHEMA
 
 from . import huey_peer
 from .common import Config, Row, median

@@ -107,7 +107,7 @@ class Roost:
     async def start(self) -> None:
         """Create the store's tables/indexes (idempotent)."""
         try:
-            await self.store.call(self.store.sync.setup)
+            await self.store.setup()
         except StoreUnavailable as exc:
             url = self.settings.public()["store"]["url"]
             raise StoreUnavailable(f"store.url {url}: {exc}") from exc

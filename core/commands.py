@@ -8,6 +8,7 @@ handlers for verbs that run until stopped, and maps errors to exit codes.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import re
 import sys
@@ -115,7 +116,10 @@ def _stats(inv: Invocation) -> int:
 
 
 def _recover(inv: Invocation) -> int:
-    return print_json({"recovered": existing_store(inv).recover()})
+    from .worker.maintenance import rescue
+
+    existing_store(inv)
+    return print_json({"recovered": asyncio.run(rescue(inv.roost))})
 
 
 def _configure_task(parser: argparse.ArgumentParser) -> None:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, TypeAdapter
 from .errors import ConfigError, LeaseLost, RoostDeprecationWarning
 from .models import Task
 from .retry import RetryPolicy
+from .store.transitions import Checkpoint
 
 if TYPE_CHECKING:
     from .store import AsyncStore
@@ -189,16 +190,12 @@ class TaskContext:
         records = list(records)
         if not records:
             return 0
-        return await self._store.call(
-            self._store.sync.save_records, collection, records, key, self.task.id
-        )
+        return await self._store.save_records(collection, records, key, self.task.id)
 
     async def checkpoint(self, data: dict[str, Any]) -> None:
         """Keep resumable progress (a cursor); a retry of this task sees it on ``task.checkpoint``."""
         assert self.task.lease_id is not None
-        held = await self._store.call(
-            self._store.sync.checkpoint, self.task.id, self.task.lease_id, data
-        )
+        [held] = await self._store.apply([Checkpoint(self.task.id, self.task.lease_id, data)])
         if not held:
             raise LeaseLost(f"task {self.task.id}: lease lost while saving a checkpoint")
         self.task.checkpoint = data

@@ -104,7 +104,7 @@ async def test_serve_with_worker_runs_tasks_to_done(
     assert stats["done"] == 10
     task = (await (await client.get(f"{P}/tasks/{ids[0]}")).json())["data"]
     assert task["result"]["count"] == 5
-    tweets = roost.store.sync.find_records("tweets", task_id=ids[0])
+    tweets = roost.store.sync.records.find("tweets", task_id=ids[0])
     assert len(tweets) == 5 and all(ids[0] in t["taskIds"] for t in tweets)
 
 

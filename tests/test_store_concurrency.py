@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 import pytest
 from roost.core.models import Task, TaskStatus
 from roost.core.store import TaskStore
-from storekit import add
+from storekit import add, complete, fail
 
 CONCURRENT = pytest.mark.parametrize(
     "engine", ["sqlite", "wire", pytest.param("mongomock", id="mongomock-serialised")]
@@ -58,9 +58,9 @@ def settle(store: TaskStore, batch: Sequence[Task]) -> None:
     for i, task in enumerate(batch):
         assert task.lease_id is not None
         if i % 2:
-            assert store.fail(task.id, task.lease_id, "x")
+            assert fail(store, task.id, task.lease_id, "x")
         else:
-            assert store.complete(task.id, task.lease_id, {"ok": True})
+            assert complete(store, task.id, task.lease_id, {"ok": True})
 
 
 @CONCURRENT

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from roost.core.models import NewTask, TaskStatus, utcnow
 from roost.core.store import TaskStore
-from storekit import W, add, get
+from storekit import W, add, checkpoint, complete, complete_many, fail, get, recover, release, retry
 
 
 def test_claim_orders_by_priority_then_due_time(store: TaskStore) -> None:
@@ -65,28 +65,28 @@ def test_a_claim_with_no_room_takes_nothing(store: TaskStore) -> None:
 def test_complete_is_fenced_on_the_lease(store: TaskStore) -> None:
     add(store)
     [first] = store.claim(W, None, 1, -1)  # lease already expired
-    assert store.recover() == 1
+    assert recover(store) == 1
     [second] = store.claim("worker-2", None, 1, 60)
     assert second.id == first.id and second.lease_id != first.lease_id
     # the zombie's late writes change nothing
-    assert not store.complete(first.id, first.lease_id, {"by": "zombie"})
-    assert not store.fail(first.id, first.lease_id, "zombie")
-    assert not store.reschedule(first.id, first.lease_id, utcnow(), "zombie", charge=True)
-    assert not store.checkpoint(first.id, first.lease_id, {"cursor": "zombie"})
-    assert not store.release(first.id, first.lease_id, utcnow())
+    assert not complete(store, first.id, first.lease_id, {"by": "zombie"})
+    assert not fail(store, first.id, first.lease_id, "zombie")
+    assert not retry(store, first.id, first.lease_id, utcnow(), "zombie", charge=True)
+    assert not checkpoint(store, first.id, first.lease_id, {"cursor": "zombie"})
+    assert not release(store, first.id, first.lease_id, utcnow())
     assert store.heartbeat(W, {first.id: first.lease_id}, 60) == set()
-    assert store.complete(second.id, second.lease_id, {"by": "second"})
+    assert complete(store, second.id, second.lease_id, {"by": "second"})
     done = get(store, first.id)
     assert done.status == TaskStatus.DONE and done.result == {"by": "second"}
     assert done.attempts == 2 and done.checkpoint is None
     # and a completed task cannot be completed again
-    assert not store.complete(second.id, second.lease_id, {"by": "again"})
+    assert not complete(store, second.id, second.lease_id, {"by": "again"})
 
 
 def test_complete_many_is_fenced_per_task_and_accepts_each_task_once(store: TaskStore) -> None:
     add(store, 3)
     [zombie] = store.claim(W, None, 1, -1)  # lease already expired
-    assert store.recover() == 1
+    assert recover(store) == 1
     claimed = store.claim("worker-2", None, 3, 60)
     [again] = [t for t in claimed if t.id == zombie.id]  # the zombie's task, run anew
     a, b = [t for t in claimed if t.id != zombie.id]
@@ -96,15 +96,15 @@ def test_complete_many_is_fenced_per_task_and_accepts_each_task_once(store: Task
         (b.id, b.lease_id, None),
         (a.id, a.lease_id, {"n": "a again"}),  # already done: refused
     ]
-    assert store.complete_many(items) == [True, False, True, False]  # type: ignore[arg-type]
+    assert complete_many(store, items) == [True, False, True, False]  # type: ignore[arg-type]
     done = get(store, a.id)
     assert done.status == TaskStatus.DONE and done.result == {"n": "a"}
     assert get(store, b.id).status == TaskStatus.DONE
     # the newer run of the zombie's task is untouched and can still complete
     assert get(store, again.id).status == TaskStatus.RUNNING
-    assert store.complete_many([(again.id, again.lease_id, {"n": 1})]) == [True]  # type: ignore[list-item]
+    assert complete_many(store, [(again.id, again.lease_id, {"n": 1})]) == [True]  # type: ignore[list-item]
     assert get(store, again.id).result == {"n": 1}
-    assert store.complete_many([]) == []
+    assert complete_many(store, []) == []
     s = store.stats()
     assert (s.pending, s.running, s.done) == (0, 0, 3)
 
@@ -130,15 +130,15 @@ def test_heartbeat_with_held_and_lost_leases_extends_only_the_held(store: TaskSt
     lost = add(store, 3)
     stale = {t.id: t for t in store.claim(W, None, 3, -1)}  # these leases are already expired
     assert set(stale) == set(lost)
-    assert store.recover() == 3  # ... and taken away: all three are PENDING again
+    assert recover(store) == 3  # ... and taken away: all three are PENDING again
     [newer] = store.claim("worker-2", None, 1, 60)  # one is run anew by another worker
     [rerun] = store.claim(W, None, 1, 60)  # one is run anew by this worker, and completes
-    assert store.complete(rerun.id, rerun.lease_id, None)
+    assert complete(store, rerun.id, rerun.lease_id, None)
     [waiting] = set(lost) - {newer.id, rerun.id}  # one waits, PENDING
     add(store, 2, type="U")
     done, failed = store.claim(W, ["U"], 2, 60)  # finished by this worker under the lease it
-    assert store.complete(done.id, done.lease_id, None)  # still remembers: a heartbeat that
-    assert store.fail(failed.id, failed.lease_id, "x")  # raced with its own completions
+    assert complete(store, done.id, done.lease_id, None)  # still remembers: a heartbeat that
+    assert fail(store, failed.id, failed.lease_id, "x")  # raced with its own completions
     unknown = "0123456789abcdef01234567"
     leases = {held_a.id: held_a.lease_id, held_b.id: held_b.lease_id, unknown: "no-such-lease"}
     leases.update({t.id: t.lease_id for t in stale.values()})  # what this worker still remembers
@@ -172,33 +172,33 @@ def test_recover_returns_expired_leases_or_fails_when_attempts_are_used(store: T
     claimed = {t.id: t for t in store.claim(W, None, 2, -1)}
     assert set(claimed) == {retry_id, last_id}
     store.claim(W, None, 1, 60)  # live_id, with a live lease
-    assert store.recover() == 2
+    assert recover(store) == 2
     back, failed, live = get(store, retry_id), get(store, last_id), get(store, live_id)
     assert back.status == TaskStatus.PENDING and back.lease_id is None
     assert back.attempts == 1 and "lease" in (back.last_error or "")
     assert back.next_run_at <= utcnow()  # due again at once
     assert failed.status == TaskStatus.FAILED
     assert live.status == TaskStatus.RUNNING
-    assert store.recover() == 0
+    assert recover(store) == 0
     assert [t.id for t in store.claim(W, None, 5, 60)] == [retry_id]
 
 
 def test_a_recovered_task_with_no_attempts_left_ends_failed_for_good(store: TaskStore) -> None:
     tid = store.enqueue(NewTask(type="T", payload={}, max_attempts=2, dedupe_key="k")).id
     [first] = store.claim(W, None, 1, 60)
-    assert store.reschedule(tid, first.lease_id, utcnow(), "RuntimeError: boom", charge=True)
+    assert retry(store, tid, first.lease_id, utcnow(), "RuntimeError: boom", charge=True)
     [last] = store.claim(W, None, 1, -1)  # the last attempt, and its lease expired
     before = utcnow()
-    assert store.recover() == 1
+    assert recover(store) == 1
     failed = get(store, tid)
     assert failed.status == TaskStatus.FAILED
     assert failed.attempts == 2 and "lease" in (failed.last_error or "")
     assert failed.finished_at is not None and failed.finished_at >= before - timedelta(seconds=1)
     assert failed.lease_expires_at is None
     assert store.claim(W, None, 5, 60) == []  # never runs again
-    assert not store.complete(tid, last.lease_id, {"late": True})  # the lost run's late result
+    assert not complete(store, tid, last.lease_id, {"late": True})  # the lost run's late result
     assert get(store, tid).status == TaskStatus.FAILED
-    assert store.recover() == 0
+    assert recover(store) == 0
     # a failed task is finished: its dedupe key is free for a new task
     fresh = store.enqueue(NewTask(type="T", payload={}, dedupe_key="k"))
     assert fresh.id != tid and fresh.status == TaskStatus.PENDING
@@ -210,7 +210,7 @@ def test_reschedule_delays_the_next_run_and_keeps_the_attempt(store: TaskStore) 
     a, b = add(store, 2)
     tasks = {t.id: t for t in store.claim(W, None, 2, 60)}
     later = utcnow() + timedelta(minutes=1)
-    assert store.reschedule(a, tasks[a].lease_id, later, "boom", charge=True)
+    assert retry(store, a, tasks[a].lease_id, later, "boom", charge=True)
     ta = get(store, a)
     assert (ta.status, ta.attempts, ta.last_error, ta.lease_id) == (
         TaskStatus.PENDING,
@@ -228,10 +228,10 @@ def test_release_gives_the_task_back_with_the_attempts_it_had_before_the_claim(
 ) -> None:
     tid = add(store)[0]
     [first] = store.claim(W, None, 1, 60)
-    assert store.reschedule(tid, first.lease_id, utcnow(), "boom", charge=True)
+    assert retry(store, tid, first.lease_id, utcnow(), "boom", charge=True)
     [second] = store.claim(W, None, 1, 60)
     assert second.attempts == 2
-    assert store.release(tid, second.lease_id, utcnow())  # shutdown: not this run's fault
+    assert release(store, tid, second.lease_id, utcnow())  # shutdown: not this run's fault
     got = get(store, tid)
     assert (got.status, got.attempts, got.lease_id) == (TaskStatus.PENDING, 1, None)
     assert got.last_error == "boom"  # the last real failure is kept
@@ -242,20 +242,20 @@ def test_release_gives_the_task_back_with_the_attempts_it_had_before_the_claim(
 def test_fail_is_final(store: TaskStore) -> None:
     tid = add(store)[0]
     [task] = store.claim(W, None, 1, 60)
-    assert store.fail(tid, task.lease_id, "PermanentError: no such user")
+    assert fail(store, tid, task.lease_id, "PermanentError: no such user")
     got = get(store, tid)
     assert got.status == TaskStatus.FAILED
     assert got.last_error == "PermanentError: no such user" and got.finished_at is not None
     assert store.claim(W, None, 1, 60) == []
-    assert store.recover() == 0
+    assert recover(store) == 0
 
 
 def test_checkpoint_survives_a_retry(store: TaskStore) -> None:
     tid = add(store)[0]
     [task] = store.claim(W, None, 1, 60)
-    assert store.checkpoint(tid, task.lease_id, {"cursor": "abc", "saved": 20})
+    assert checkpoint(store, tid, task.lease_id, {"cursor": "abc", "saved": 20})
     assert get(store, tid).checkpoint == {"cursor": "abc", "saved": 20}
-    store.reschedule(tid, task.lease_id, utcnow(), "boom", charge=True)
+    retry(store, tid, task.lease_id, utcnow(), "boom", charge=True)
     [again] = store.claim(W, None, 1, 60)
     assert again.checkpoint == {"cursor": "abc", "saved": 20}
 
@@ -263,8 +263,8 @@ def test_checkpoint_survives_a_retry(store: TaskStore) -> None:
 def test_stats_count_every_state(store: TaskStore) -> None:
     add(store, 5)
     a, b, c = store.claim(W, None, 3, 60)
-    store.complete(a.id, a.lease_id, None)
-    store.fail(b.id, b.lease_id, "x")
+    complete(store, a.id, a.lease_id, None)
+    fail(store, b.id, b.lease_id, "x")
     s = store.stats()
     assert (s.pending, s.running, s.done, s.failed, s.total) == (2, 1, 1, 1, 5)
     assert get(store, c.id).status == TaskStatus.RUNNING

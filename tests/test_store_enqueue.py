@@ -1,4 +1,5 @@
-"""Enqueueing, deduplication, records and reachability of the store contract, on every engine."""
+"""Enqueueing, deduplication and reachability of the store contract, on every engine
+(records: ``test_records.py``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from roost.core.models import NewTask, TaskStatus, utcnow
 from roost.core.store import TaskStore
 from roost.core.stores.mongo import MongoStore
 from roost.core.stores.sqlite import SQLiteStore
-from storekit import W, add, get
+from storekit import W, add, complete, fail, get, recover, retry
 
 
 def test_enqueue_then_get_round_trips(store: TaskStore) -> None:
@@ -64,7 +65,7 @@ def test_dedupe_key_returns_the_unfinished_task(store: TaskStore) -> None:
     assert again.id == first.id and store.stats().total == 1
     assert get(store, first.id).payload == {}  # the first task is kept as it was
     [task] = store.claim(W, None, 1, 60)
-    store.complete(task.id, task.lease_id, None)
+    complete(store, task.id, task.lease_id, None)
     fresh = store.enqueue(NewTask(type="T", payload={}, dedupe_key="k"))
     assert fresh.id != first.id and store.stats().total == 2
 
@@ -73,7 +74,7 @@ def test_dedupe_key_holds_while_the_task_runs_or_waits_for_a_retry(store: TaskSt
     first = store.enqueue(NewTask(type="T", payload={}, dedupe_key="k"))
     [running] = store.claim(W, None, 1, 60)
     assert store.enqueue(NewTask(type="T", payload={}, dedupe_key="k")).id == first.id
-    assert store.reschedule(first.id, running.lease_id, utcnow(), "boom", charge=True)
+    assert retry(store, first.id, running.lease_id, utcnow(), "boom", charge=True)
     again = store.enqueue(NewTask(type="T", payload={}, dedupe_key="k"))
     assert again.id == first.id and again.status == TaskStatus.PENDING
     assert store.stats().total == 1
@@ -82,7 +83,7 @@ def test_dedupe_key_holds_while_the_task_runs_or_waits_for_a_retry(store: TaskSt
 def test_dedupe_key_is_free_again_once_the_task_failed(store: TaskStore) -> None:
     first = store.enqueue(NewTask(type="T", payload={}, dedupe_key="k"))
     [running] = store.claim(W, None, 1, 60)
-    assert store.fail(first.id, running.lease_id, "PermanentError: gone")
+    assert fail(store, first.id, running.lease_id, "PermanentError: gone")
     fresh = store.enqueue(NewTask(type="T", payload={}, dedupe_key="k"))
     assert fresh.id != first.id and fresh.status == TaskStatus.PENDING
     assert get(store, first.id).status == TaskStatus.FAILED
@@ -110,10 +111,12 @@ def test_ping_answers_when_the_database_is_reachable(store: TaskStore) -> None:
 
 def unreachable(engine: str, tmp_path: Path) -> TaskStore:
     """A store of ``engine`` whose database cannot be used."""
-    if engine == "sqlite":  # a folder where the file should be: SQLite cannot open it
-        path = tmp_path / "a-folder.db"
-        path.mkdir()
-        return SQLiteStore(f"sqlite:///{path}")
+    if engine == "sqlite":  # (a file that is not SQLite is damaged: StoreCorrupt, elsewhere)
+        folder = tmp_path / "disk"
+        folder.mkdir()
+        store = SQLiteStore(f"sqlite:///{folder / 'roost.db'}")
+        folder.rmdir()  # its folder went away after start-up (an unmounted disk)
+        return store
     return MongoStore("mongodb://127.0.0.1:1/roost_test", timeout_ms=200)  # nothing listens
 
 
@@ -138,34 +141,6 @@ def test_ping_says_a_damaged_file_is_damaged_not_unreachable(tmp_path: Path) -> 
             store.ping()
     finally:
         store.close()
-
-
-def test_records_upsert_by_key_and_remember_every_task(store: TaskStore) -> None:
-    store.save_records("tweets", [{"id": "1", "text": "a"}, {"id": "2", "text": "b"}], "id", "t1")
-    store.save_records("tweets", [{"id": "2", "text": "b2"}], "id", "t2")
-    everything = {r["id"]: r for r in store.find_records("tweets")}
-    assert set(everything) == {"1", "2"}
-    assert everything["2"]["text"] == "b2" and sorted(everything["2"]["taskIds"]) == ["t1", "t2"]
-    assert [r["id"] for r in store.find_records("tweets", task_id="t2")] == ["2"]
-    assert store.find_records("other") == [] and store.find_records("tweets", task_id="t3") == []
-
-
-def test_save_records_says_how_many_it_wrote(store: TaskStore) -> None:
-    assert store.save_records("tweets", [{"id": str(i)} for i in range(3)], "id", "t1") == 3
-    # two more, one of them already known: both are written (one inserted, one updated)
-    assert store.save_records("tweets", [{"id": "2"}, {"id": "3"}], "id", "t2") == 2
-    assert store.save_records("tweets", [], "id", "t3") == 0
-    assert len(store.find_records("tweets")) == 4
-
-
-def test_find_records_comes_in_key_order_up_to_the_limit(store: TaskStore) -> None:
-    keys = ["d", "b", "e", "a", "c"]
-    store.save_records("tweets", [{"id": k} for k in keys], "id", "t1")
-    store.save_records("tweets", [{"id": k} for k in ("e", "c", "a")], "id", "t2")
-    assert [r["id"] for r in store.find_records("tweets")] == ["a", "b", "c", "d", "e"]
-    assert [r["id"] for r in store.find_records("tweets", limit=3)] == ["a", "b", "c"]
-    assert [r["id"] for r in store.find_records("tweets", task_id="t2", limit=2)] == ["a", "c"]
-    assert [r["id"] for r in store.find_records("tweets", limit=1)] == ["a"]
 
 
 # the tasks table as roost 0.1 created it: a rowid table with a status index
@@ -211,8 +186,8 @@ def test_sqlite_file_from_the_first_schema_is_upgraded_with_every_task_readable(
     assert store.enqueue(NewTask(type="T", payload={}, dedupe_key="key-1")).id == "0" * 23 + "1"
     [claimed] = store.claim(W, None, 10, 60)
     assert (claimed.id, claimed.payload, claimed.dedupe_key) == ("0" * 23 + "1", {"n": 1}, "key-1")
-    assert store.recover() == 1
-    assert store.complete(claimed.id, claimed.lease_id, {"done": 1})
+    assert recover(store) == 1
+    assert complete(store, claimed.id, claimed.lease_id, {"done": 1})
     new = store.enqueue(NewTask(type="T", payload={"new": True}))
     store.close()
     reopened = SQLiteStore(f"sqlite:///{path}")  # what the upgrade wrote is on disk
@@ -231,5 +206,5 @@ def test_two_stores_on_one_database_see_each_others_writes(
     [task] = two.claim(W, None, 1, 60)
     assert task.id == tid
     assert get(one, tid).status == TaskStatus.RUNNING
-    assert one.complete(tid, task.lease_id, {"by": "one"})
+    assert complete(one, tid, task.lease_id, {"by": "one"})
     assert get(two, tid).result == {"by": "one"}

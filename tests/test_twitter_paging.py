@@ -19,6 +19,8 @@ from roost.core.tasktypes import RuntimeSpec
 from roost.core.worker import Worker
 from roost.plugins.runtime_mock import MockRuntime, MockSettings
 from roost.plugins.twitter import Paging, SearchFilters, Tweet
+from storekit import checkpoint as save_checkpoint
+from storekit import release
 
 
 def tweets(*numbers: int) -> list[Tweet]:
@@ -138,12 +140,12 @@ def checkpointed(roost: Roost, task: Task, checkpoint: dict[str, Any]) -> None:
     """Leave ``task`` PENDING with ``checkpoint``, as an earlier run that stopped would."""
     (claimed,) = roost.store.sync.claim("earlier-run", ["SEARCH"], 1, 30.0)
     assert claimed.id == task.id and claimed.lease_id is not None
-    assert roost.store.sync.checkpoint(task.id, claimed.lease_id, checkpoint)
-    assert roost.store.sync.release(task.id, claimed.lease_id, claimed.created_at)
+    assert save_checkpoint(roost.store.sync, task.id, claimed.lease_id, checkpoint)
+    assert release(roost.store.sync, task.id, claimed.lease_id, claimed.created_at)
 
 
 def stored(roost: Roost, task: Task) -> list[str]:
-    return sorted(r["id"] for r in roost.store.sync.find_records("tweets", task_id=task.id))
+    return sorted(r["id"] for r in roost.store.sync.records.find("tweets", task_id=task.id))
 
 
 async def finish(roost: Roost, task: Task) -> Task:

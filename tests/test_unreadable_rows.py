@@ -30,6 +30,7 @@ from roost.core.stores.mongo import doc_to_task
 from roost.core.worker import Worker
 from roost.plugins.api.app import make_app
 from store_urls import store_url
+from storekit import recover
 
 P = "/api/v4/twitter"
 Client = Callable[..., Awaitable[TestClient]]
@@ -207,5 +208,5 @@ def test_recovery_reads_attempt_counts_of_another_type(open_store: Callable[[], 
             {**base, "leaseId": "b", "leaseExpiresAt": past, "attempts": 1, "maxAttempts": 3},
         ]
     )
-    assert store.recover() == 2
+    assert recover(store) == 2
     assert store.stats().pending == 2

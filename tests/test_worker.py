@@ -17,6 +17,7 @@ from roost.core.models import NewTask, Task, TaskStatus, utcnow
 from roost.core.retry import RetryPolicy
 from roost.core.worker import Worker
 from scripted import Scripted, until
+from storekit import complete, retry
 
 WORKER = {
     "max_concurrent": 3,
@@ -236,9 +237,9 @@ async def test_lost_lease_cancels_the_run_and_keeps_the_newer_result(
         store = roost.store.sync
         first = stored(roost, tid)
         assert first.lease_id is not None
-        assert store.reschedule(tid, first.lease_id, utcnow(), "recovered", charge=True)
+        assert retry(store, tid, first.lease_id, utcnow(), "recovered", charge=True)
         [other] = store.claim("worker-other", None, 1, 60)
-        assert other.lease_id is not None and store.complete(other.id, other.lease_id, {"by": 2})
+        assert other.lease_id is not None and complete(store, other.id, other.lease_id, {"by": 2})
         # the next heartbeat learns the lease is gone and cancels the run
         await until(lambda: plugin.cancelled == [tid], "the heartbeat to cancel the run")
         await until(lambda: worker.status()["inflight"] == 0, "the slot to be freed")

@@ -6,6 +6,7 @@ from aiohttp import web
 from roost.core.app import Roost
 from roost.core.errors import StoreCorrupt
 from roost.core.models import is_task_id, iso
+from roost.core.worker.maintenance import rescue
 
 from .body import read_json
 from .envelope import ApiError, ok
@@ -69,7 +70,7 @@ async def worker_status(request: web.Request) -> web.Response:
 
 
 async def recover(request: web.Request) -> web.Response:
-    return ok({"recovered": await request.app[ROOST].store.recover()})
+    return ok({"recovered": await rescue(request.app[ROOST])})
 
 
 async def health(request: web.Request) -> web.Response:

@@ -236,6 +236,11 @@ class Procs:
             "ROOST_STORE__URL": store_url,
             "ROOST_PLUGINS__MODULES": '["faults.taskplugins"]',
             "ROOST_RUNTIME__NAME": "mock",
+            # recovery charges the attempt and waits the retry policy's delay: a short one,
+            # so a scenario sees a crashed worker's tasks run again within its deadline
+            "ROOST_RETRY__STRATEGY": "fixed",
+            "ROOST_RETRY__BASE_DELAY": "0.1",
+            "ROOST_RETRY__JITTER": "0",
             "ROOST_FAULTS_LOG": str(self.events.path),
             "ROOST_FAULTS_GATE": str(self.gate),
             "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from roost.core.models import NewTask, TaskStatus
 from roost.core.store import TaskStore
+from storekit import recover
 
 from .procs import Procs, assert_history, wait_until
 
@@ -28,7 +29,7 @@ def test_raise_hang_garbage_and_a_blocked_loop(db: TaskStore, procs: Procs) -> N
                          worker__stale_timeout=LEASE, worker__recovery_interval=0.25)
 
     def settled() -> bool:
-        db.recover()  # as an impatient second worker would: any expired lease is taken away
+        recover(db)  # as an impatient second worker would: any expired lease is taken away
         stats = db.stats()
         return stats.pending == stats.running == 0
     wait_until(settled, 30, "every task DONE or FAILED",

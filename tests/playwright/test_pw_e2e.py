@@ -49,7 +49,7 @@ class Pipeline:
         return task
 
     def tweets(self, task_id: str) -> list[dict[str, Any]]:
-        return self.roost.store.sync.find_records("tweets", task_id=task_id, limit=1000)
+        return self.roost.store.sync.records.find("tweets", task_id=task_id, limit=1000)
 
 
 async def until(when: datetime) -> None:

@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
-from ..errors import RoostError, StoreCorrupt, StoreUnavailable
+from ...errors import RoostError, StoreCorrupt, StoreUnavailable
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -13,15 +13,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .errors import RoostError, StoreCorrupt, WorkerCrashed
-from .models import Task, utcnow
-from .runs import Running
-from .store import AsyncStore
+from .. import lifecycle
+from ..errors import RoostError, StoreCorrupt, WorkerCrashed
+from ..models import Task
+from ..store import AsyncStore
+from .runs import Run
 
 if TYPE_CHECKING:
-    from .app import Roost
+    from ..app import Roost
+    from .completer import Completer
 
 log = logging.getLogger("roost.worker")
 
@@ -32,10 +34,9 @@ class Shutdown:
     id: str
     roost: Roost
     store: AsyncStore
-    inflight: dict[str, Running]
+    inflight: dict[str, Run]
     _wake: asyncio.Event
-    _flusher: asyncio.Task[None] | None
-    _completions: list[tuple[Task, Any, float]]
+    _completer: Completer
 
     def _init_shutdown(self) -> None:
         #: why the worker stopped though nobody asked it to (a damaged store, a bug); None
@@ -99,17 +100,18 @@ class Shutdown:
         deadline = time.monotonic() + cfg.store.timeout
         # what is still in hand: runs going on, and finished runs whose outcome is not written
         held = list(self.inflight.values())
-        for running in held:
-            if not running.job.done():
-                running.released = True
+        for run in held:
+            if not run.job.done():
+                run.released = True
         ending = [r.job for r in held if not r.job.done()] + background
-        if self._flusher is not None and not self._flusher.done():
-            ending.append(self._flusher)
+        flusher = self._completer.flusher
+        if flusher is not None and not flusher.done():
+            ending.append(flusher)
         for job in ending:
             job.cancel()
         if ending:  # their writes still queued in the store's threads are dropped with them
             await asyncio.wait(ending, timeout=max(0.0, deadline - time.monotonic()))
-        self._completions.clear()
+        self._completer.clear()
         late, self._late = self._late, []
         await give_back(self.store, [r.task for r in held if not r.lost] + late, deadline)
         if not poller.done():  # a claim still in the store's threads: what it takes goes back
@@ -145,9 +147,9 @@ async def give_back(store: AsyncStore, tasks: list[Task], deadline: float) -> No
     tasks = [task for task in tasks if task.lease_id is not None]
     if not tasks:
         return
-    items = [(task.id, task.lease_id or "") for task in tasks]
+    changes = [lifecycle.released(task).change for task in tasks]
     try:
-        held = await store.call_by(deadline, "release_many", items, utcnow())
+        held = await store.apply_by(deadline, changes)
     except Exception as exc:
         if not isinstance(exc, RoostError):
             log.exception("release failed")

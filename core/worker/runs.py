@@ -1,4 +1,4 @@
-"""A worker's runs: the state of one, the timer a claimed batch shares, the result check."""
+"""A worker's runs (:class:`Run`): the state of one, the timer a claimed batch shares, the result check."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .models import Task
+from ..models import Task
 
 
 class Deadline:
@@ -16,7 +16,7 @@ class Deadline:
 
     __slots__ = ("runs", "left", "timer")
 
-    def __init__(self, runs: list[Running], timeout: float) -> None:
+    def __init__(self, runs: list[Run], timeout: float) -> None:
         self.runs = runs
         self.left = len(runs)
         self.timer = asyncio.get_running_loop().call_later(timeout, self._expire)
@@ -34,7 +34,9 @@ class Deadline:
 
 
 @dataclass
-class Running:
+class Run:
+    """One claimed task in a worker's hands: its job, its shared timer, how it ended."""
+
     task: Task
     job: asyncio.Task[None] = field(repr=False)
     deadline: Deadline | None = field(default=None, repr=False)

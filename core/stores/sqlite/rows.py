@@ -1,10 +1,5 @@
-"""The SQLite engine's schema, its statements, and conversion between rows and tasks.
-
-Every b-tree a write touches is one more WAL page a commit writes (~10 µs each here): the
-table is ``WITHOUT ROWID``, clustered on its ObjectId key (no separate primary-key index),
-and has no index on ``status``; the counts read the partial indexes instead. A one-task
-enqueue touches two pages: the table and ``tasks_claim``.
-"""
+"""The SQLite engine's task statements, and conversion between rows and tasks (exact
+millisecond times, fast JSON, salvage of rows that do not decode)."""
 
 from __future__ import annotations
 
@@ -15,66 +10,88 @@ from typing import Any
 
 from pydantic_core import PydanticSerializationError, from_json, to_json
 
-from ..models import Task, TaskStatus
-from .salvage import Salvage, sound
+from ...models import NewTask, Task, TaskStatus, new_id
+from ...store.transitions import Checkpoint, Done, Release, Retry, Transition
+from ..salvage import Salvage, sound
 
-SCHEMA_VERSION = 2  # PRAGMA user_version; 0 with a tasks table is version 1
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS tasks (
-    id TEXT PRIMARY KEY,
-    type TEXT NOT NULL,
-    status TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    priority INTEGER NOT NULL DEFAULT 0,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    max_attempts INTEGER NOT NULL,
-    created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL,
-    next_run_at INTEGER NOT NULL,
-    locked_by TEXT,
-    locked_at INTEGER,
-    lease_id TEXT,
-    lease_expires_at INTEGER,
-    finished_at INTEGER,
-    result TEXT,
-    last_error TEXT,
-    checkpoint TEXT,
-    dedupe_key TEXT
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS tasks_claim ON tasks (priority DESC, next_run_at, id)
-    WHERE status = 'PENDING';
-CREATE INDEX IF NOT EXISTS tasks_lease ON tasks (lease_expires_at) WHERE status = 'RUNNING';
-CREATE INDEX IF NOT EXISTS tasks_failed ON tasks (id) WHERE status = 'FAILED';
-CREATE UNIQUE INDEX IF NOT EXISTS tasks_dedupe ON tasks (dedupe_key)
-    WHERE dedupe_key IS NOT NULL;
-CREATE TABLE IF NOT EXISTS records (
-    collection TEXT NOT NULL,
-    key TEXT NOT NULL,
-    doc TEXT NOT NULL,
-    first_seen_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL,
-    PRIMARY KEY (collection, key)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS record_tasks (
-    collection TEXT NOT NULL,
-    task_id TEXT NOT NULL,
-    key TEXT NOT NULL,
-    PRIMARY KEY (collection, task_id, key)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS record_tasks_key ON record_tasks (collection, key);
-"""
-
-FENCE = "id = ? AND status = 'RUNNING' AND lease_id = ?"
 INSERT = (
     "INSERT INTO tasks (id, type, status, payload, priority, max_attempts,"
     " created_at, updated_at, next_run_at, dedupe_key)"
     " VALUES (?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING"
 )
-COMPLETE = (
+
+
+def new_task(new: NewTask, now: datetime) -> Task:
+    """The PENDING :class:`Task` an enqueue stores (and returns)."""
+    return Task(
+        id=new_id(),
+        type=new.type,
+        payload=new.payload,
+        priority=new.priority,
+        max_attempts=new.max_attempts,
+        created_at=now,
+        updated_at=now,
+        next_run_at=new.run_at or now,
+        dedupe_key=new.dedupe_key,
+    )
+
+
+def new_row(task: Task, new: NewTask, now: int) -> tuple[Any, ...]:
+    """``task``'s parameters for :data:`INSERT` (times in ms; ``now`` when not given)."""
+    run_at = now if new.run_at is None else ms(new.run_at)
+    return (
+        task.id,
+        task.type,
+        dumps(task.payload),
+        task.priority,
+        task.max_attempts,
+        now,
+        now,
+        run_at,
+        task.dedupe_key,
+    )
+
+
+# every change after a claim: fenced on (id, RUNNING, lease); see core/store/transitions.py
+_FENCE = " WHERE id = ? AND status = 'RUNNING' AND lease_id = ?"
+_STILL_EXPIRED = " AND lease_expires_at < ?"
+_DONE = (
     "UPDATE tasks SET status = 'DONE', result = ?, updated_at = ?, finished_at = ?,"
-    " lease_expires_at = NULL, dedupe_key = NULL WHERE " + FENCE
+    " lease_expires_at = NULL, dedupe_key = NULL" + _FENCE
 )
+_BACK = (  # Retry and Release: PENDING again, the lock dropped
+    "UPDATE tasks SET status = 'PENDING', next_run_at = ?, updated_at = ?,"
+    " attempts = attempts - ?, last_error = coalesce(?, last_error),"
+    " locked_by = NULL, locked_at = NULL, lease_id = NULL, lease_expires_at = NULL" + _FENCE
+)
+_FAIL = (
+    "UPDATE tasks SET status = 'FAILED', last_error = ?, updated_at = ?,"
+    " finished_at = ?, lease_expires_at = NULL, dedupe_key = NULL" + _FENCE
+)
+_CHECKPOINT = "UPDATE tasks SET checkpoint = ?, updated_at = ?" + _FENCE
+
+
+def change_statement(change: Transition, now: int) -> tuple[str, tuple[Any, ...]]:
+    """The one ``UPDATE`` (and its parameters) that carries out ``change`` at ``now`` (ms)."""
+    fence = (change.task_id, change.lease_id)
+    if isinstance(change, Done):
+        return _DONE, (dumps(change.result), now, now, *fence)
+    if isinstance(change, Release):
+        return _BACK, (now, now, 1, None, *fence)
+    if isinstance(change, Checkpoint):
+        return _CHECKPOINT, (dumps(change.data), now, *fence)
+    params: tuple[Any, ...]
+    if isinstance(change, Retry):
+        sql, params = (
+            _BACK,
+            (ms(change.run_at), now, 0 if change.charge else 1, change.error, *fence),
+        )
+    else:
+        sql, params = _FAIL, (change.error, now, now, *fence)
+    if change.expired_before is None:
+        return sql, params
+    return sql + _STILL_EXPIRED, (*params, ms(change.expired_before))
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

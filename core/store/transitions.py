@@ -1,0 +1,67 @@
+"""The fenced state changes a worker (or the rescuer) asks the store to make.
+
+Each names a running task by ``(task_id, lease_id)``: the store applies it only while the task
+is still RUNNING under that lease, so a worker whose lease was recovered and re-claimed
+elsewhere cannot overwrite the newer run. The engines carry these out; they decide nothing.
+What change an outcome becomes is decided in :mod:`roost.core.lifecycle`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """RUNNING -> DONE with the handler's result."""
+
+    task_id: str
+    lease_id: str
+    result: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """RUNNING -> PENDING, due at ``run_at``; ``charge=False`` gives the attempt back.
+
+    With ``expired_before`` (the rescuer) it applies only while the lease is still expired
+    at that instant, so a worker that heartbeated meanwhile keeps its task."""
+
+    task_id: str
+    lease_id: str
+    run_at: datetime
+    error: str | None = None
+    charge: bool = True
+    expired_before: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fail:
+    """RUNNING -> FAILED for good (see :class:`Retry` for ``expired_before``)."""
+
+    task_id: str
+    lease_id: str
+    error: str
+    expired_before: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """RUNNING -> PENDING now, the attempt not charged (shutdown)."""
+
+    task_id: str
+    lease_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """Save resumable progress on a task that stays RUNNING."""
+
+    task_id: str
+    lease_id: str
+    data: dict[str, Any]
+
+
+Transition = Done | Retry | Fail | Release | Checkpoint
