@@ -132,7 +132,7 @@ async def until(condition: Callable[[], bool], timeout: float, what: str) -> Non
 
 def open_roost(url: str, listener: Commands) -> Roost:
     roost = Roost.create(settings(url, worker={"max_concurrent": CONCURRENCY,
-                                               "stale_timeout": LEASE}),
+                                               "lease": LEASE}),
                          plugins=[Plugin(listener)])
     roost.store.sync.setup()
     return roost

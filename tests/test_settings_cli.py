@@ -20,7 +20,7 @@ def write(path: Path, text: str) -> Path:
 def test_defaults_match_the_seed(make_settings: Any) -> None:
     s = load_settings(None)
     assert (s.api.host, s.api.port, s.runtime.name) == ("127.0.0.1", 5001, "mock")
-    assert (s.worker.max_concurrent, s.worker.stale_timeout, s.worker.recovery_interval) == (
+    assert (s.worker.max_concurrent, s.worker.lease, s.worker.recovery_interval) == (
         3,
         300,
         60,

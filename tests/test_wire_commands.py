@@ -92,7 +92,7 @@ def watched(
     settings = make_settings(
         store={"url": url},
         plugins={"modules": ["faults.taskplugins"]},
-        worker={"max_concurrent": CONCURRENCY, "stale_timeout": LEASE,
+        worker={"max_concurrent": CONCURRENCY, "lease": LEASE,
                 "poll_interval": 0.01, "max_poll_interval": 0.2},
     )
     monkeypatch.setenv("ROOST_FAULTS_GATE", str(tmp_path / "gate"))  # GATED runs wait for it
@@ -208,7 +208,7 @@ async def test_a_late_heartbeat_reply_does_not_cancel_a_newer_run_of_the_task(
     plugin = LateHeartbeat()
     url = with_database(mongo_wire_url, f"late_{uuid.uuid4().hex}")
     roost = Roost.create(make_settings(store={"url": url}, worker={"max_concurrent": 1,
-                                                                   "stale_timeout": LEASE}),
+                                                                   "lease": LEASE}),
                          plugins=[plugin])
     await roost.start()
     try:

@@ -21,7 +21,7 @@ from storekit import complete, retry
 
 WORKER = {
     "max_concurrent": 3,
-    "stale_timeout": 30,
+    "lease": 30,
     "shutdown_timeout": 0.5,
     "poll_interval": 0.01,
     "max_poll_interval": 0.05,
@@ -229,7 +229,7 @@ async def test_lost_lease_cancels_the_run_and_keeps_the_newer_result(
     make_roost: MakeRoost,
 ) -> None:
     plugin = Scripted()
-    roost = await make_roost(plugin, stale_timeout=1.5)  # the heartbeat runs every 0.5 s
+    roost = await make_roost(plugin, lease=1.5)  # the heartbeat runs every 0.5 s
     tid = await enqueue(roost, "wait")
     async with Running(roost) as worker:
         await until(lambda: plugin.started() == 1, "the task to start")

@@ -250,7 +250,7 @@ class Procs:
         self.started: list[Proc] = []
 
     def start(self, name: str, *args: str, **settings: Any) -> Proc:
-        """``roost ARGS`` as a process; ``settings`` like ``worker__stale_timeout=2``."""
+        """``roost ARGS`` as a process; ``settings`` like ``worker__lease=2``."""
         log = self.workdir / f"{name}.log"
         env = {**self.env, **env_settings(settings)}
         with log.open("ab") as out:

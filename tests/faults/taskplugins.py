@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from roost.core.hookspecs import hookimpl
 from roost.core.models import Task
 from roost.core.retry import RetryPolicy
-from roost.core.tasktypes import TaskContext, TaskType
+from roost.core.tasktypes import Exposure, TaskContext, TaskType
 
 LOG_ENV = "ROOST_FAULTS_LOG"
 #: the file whose existence lets GATED runs finish (see :func:`gated`)
@@ -129,9 +129,13 @@ async def blocks(ctx: TaskContext, job: Job) -> dict[str, Any]:
 
 
 @hookimpl
+def register_task_exposures(register: Callable[[Exposure], None]) -> None:
+    register(Exposure("SLOW"))  # POST .../tasks/slow and `roost enqueue slow`
+
+
+@hookimpl
 def register_task_types(register: Callable[[TaskType], None]) -> None:
-    register(TaskType("SLOW", Job, logged(slow), route="slow",
-                      description="sleeps, then succeeds"))
+    register(TaskType("SLOW", Job, logged(slow), description="sleeps, then succeeds"))
     register(TaskType("GATED", Job, logged(gated), description="runs until the test's gate opens"))
     register(TaskType("ZOMBIE", Job, logged(zombie), description="stops its own process on run 1"))
     register(TaskType("RAISES", Job, logged(raises), retry=TWICE))

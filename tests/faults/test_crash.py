@@ -19,7 +19,7 @@ LEASE = 2.0  # short leases: the killed worker's tasks come back after ~2 s
 def test_sigkill_a_worker_holding_tasks(db: TaskStore, procs: Procs) -> None:
     ids = [t.id for t in db.enqueue_many(
         [NewTask(type="SLOW", payload={"n": i, "seconds": 0.4}) for i in range(TASKS)])]
-    settings = {"worker__stale_timeout": LEASE, "worker__recovery_interval": 0.25}
+    settings = {"worker__lease": LEASE, "worker__recovery_interval": 0.25}
     # the victim starts alone, so it holds tasks however slowly the others start
     victim = procs.start("worker0", "worker", "--concurrency", "3", **settings)
     wait_until(lambda: len(held_by(db, victim, ids)) >= 2, 30, "the victim to hold 2 tasks",

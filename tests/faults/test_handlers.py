@@ -26,7 +26,7 @@ def test_raise_hang_garbage_and_a_blocked_loop(db: TaskStore, procs: Procs) -> N
     quick = [add("SLOW", n=i, seconds=0.05) for i in range(5)]
     ids = [raises, hangs, garbage, blocks, long, *quick]
     worker = procs.start("worker", "worker", "--concurrency", "10",
-                         worker__stale_timeout=LEASE, worker__recovery_interval=0.25)
+                         worker__lease=LEASE, worker__recovery_interval=0.25)
 
     def settled() -> bool:
         recover(db)  # as an impatient second worker would: any expired lease is taken away

@@ -154,7 +154,7 @@ def test_the_store_goes_away_mid_run(outage: Outage, db: TaskStore, procs: Procs
     # worker has outcomes to write while the store is away, whatever else it is doing
     gated = [t.id for t in db.enqueue_many(
         [NewTask(type="GATED", payload={"n": i}) for i in range(2)])]
-    api = serve(procs, worker__stale_timeout=4, worker__recovery_interval=0.5,
+    api = serve(procs, worker__lease=4, worker__recovery_interval=0.5,
                 worker__max_concurrent=4)
     ids = api.enqueue(TASKS)
     wait_until(lambda: db.stats().done >= 2, 30, "some tasks done", procs.diagnose)

@@ -25,7 +25,7 @@ def stopped(proc: Proc) -> bool:
 def test_paused_worker_loses_the_lease_and_its_late_completion_is_refused(
     db: TaskStore, procs: Procs
 ) -> None:
-    settings = {"worker__stale_timeout": LEASE, "worker__recovery_interval": 0.25}
+    settings = {"worker__lease": LEASE, "worker__recovery_interval": 0.25}
     [zombie_task] = db.enqueue_many([NewTask(type="ZOMBIE", payload={"n": 0})])
     zid = zombie_task.id
     # A claims the task and stops itself inside the handler (SIGSTOP), mid-run, lease held
