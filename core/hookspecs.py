@@ -138,11 +138,11 @@ def task_succeeded(task: Task, result: dict[str, Any] | None, seconds: float) ->
 
 @hookspec
 def task_retried(task: Task, error: str, delay: float) -> None:
-    """``task`` failed with ``error`` and runs again in ``delay`` seconds. Called on the
-    event loop: must not block."""
+    """``task`` failed with ``error`` and runs again in ``delay`` seconds (also when the
+    rescuer found its lease expired). Called on the event loop: must not block."""
 
 
 @hookspec
 def task_failed(task: Task, error: str) -> None:
-    """``task`` failed for good with ``error`` (a permanent error, or no attempts left).
-    Called on the event loop: must not block."""
+    """``task`` failed for good with ``error`` (a permanent error, or no attempts left,
+    also when the rescuer found its lease expired). Called on the event loop: must not block."""
