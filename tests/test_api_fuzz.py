@@ -3,60 +3,22 @@
 from __future__ import annotations
 
 import itertools
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import hypothesis
 import pytest
 import schemathesis
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from served import serve
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real ``roost serve --no-worker`` process on a fresh SQLite file."""
-    folder: Path = tmp_path_factory.mktemp("fuzz")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ROOST_")}
-    env.update(
-        ROOST_STORE__URL=f"sqlite:///{folder / 'fuzz.db'}",
-        ROOST_API__PORT=str(port),
-        ROOST_NO_ENTRY_POINTS="1",
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "roost.core.cli", "serve", "--no-worker"],
-        cwd=folder,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=1):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"roost serve did not start: {proc.stderr.read()!r}") from None
-            time.sleep(0.05)
-    yield url
-    proc.terminate()
-    _, err = proc.communicate(timeout=15)
-    assert proc.returncode == 0, err
-    assert b"Traceback" not in err, err.decode()
+    with serve(tmp_path_factory.mktemp("fuzz")) as served:
+        yield served.url
+    err = served.log.read_text(encoding="utf-8", errors="replace")
+    assert served.proc.returncode == 0, err
+    assert "Traceback" not in err, err
 
 
 @pytest.fixture(scope="module")

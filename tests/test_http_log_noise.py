@@ -7,26 +7,17 @@ aiohttp's parser refuses, a body that does not decompress. The log is the proces
 from __future__ import annotations
 
 import gzip
-import os
 import re
 import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from served import serve
 
 pytestmark = pytest.mark.slow
 LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (\w+)\s+(\S+) (.*)$")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Server:
@@ -64,36 +55,8 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    folder: Path = tmp_path_factory.mktemp("noise")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ROOST_")}
-    env.update(
-        ROOST_STORE__URL=f"sqlite:///{folder / 'noise.db'}",
-        ROOST_API__PORT=str(port),
-        ROOST_NO_ENTRY_POINTS="1",
-    )
-    log = folder / "serve.log"
-    with log.open("wb") as stderr:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "roost.core.cli", "serve", "--no-worker"],
-            cwd=folder,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"roost serve did not start: {log.read_text()!r}") from None
-            time.sleep(0.05)
-    yield Server(port, log)
-    proc.terminate()
-    proc.wait(timeout=15)
+    with serve(tmp_path_factory.mktemp("noise")) as served:
+        yield Server(served.port, served.log)
 
 
 def post(path: str, headers: str, body: bytes = b"") -> bytes:

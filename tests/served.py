@@ -1,0 +1,65 @@
+"""A real ``roost serve --no-worker`` process on a fresh SQLite file, for tests over real sockets."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Served:
+    port: int
+    log: Path  # the process's stderr: its log
+    proc: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@contextmanager
+def serve(folder: Path) -> Iterator[Served]:
+    """Start it with only these ``ROOST_*`` settings, wait for ``/health``, stop it after."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROOST_")}
+    env.update(
+        ROOST_STORE__URL=f"sqlite:///{folder / 'roost.db'}",
+        ROOST_API__PORT=str(port),
+        ROOST_NO_ENTRY_POINTS="1",
+    )
+    log = folder / "serve.log"
+    with log.open("wb") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "roost.core.cli", "serve", "--no-worker"],
+            cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
+        )
+    served = Served(port, log, proc)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with urllib.request.urlopen(served.url + "/health", timeout=1):
+                break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"roost serve did not start: {log.read_text()!r}") from None
+            time.sleep(0.05)
+    try:
+        yield served
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
