@@ -11,7 +11,7 @@ starting over. Page actions live in ``actions``, the start-up session check in
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -20,7 +20,7 @@ from roost.core.errors import ConfigError
 from roost.plugins.twitter.models import SearchFilters, Tweet, check_handle
 from roost.plugins.twitter.runtime import OnPage
 
-from .actions import death, guard, nudge
+from .actions import close_page, death, guard, nudge
 from .browser import BrowserHost
 from .capture import PageEvents, inject_cursor, is_login_url
 from .errors import (
@@ -156,7 +156,8 @@ class PlaywrightRuntime:
     async def _run_on(self, slot: Slot, target: Target, run: Run, on_page: OnPage | None) -> None:
         """Page through ``target`` with one slot until the run ends or the slot must stop."""
         context = await self.browser.context(slot)
-        page = await context.new_page()
+        bound = self.settings.page_timeout
+        page = await asyncio.wait_for(context.new_page(), bound)
         events = PageEvents(page, target.ops)
         log.info(
             "open op=%s slot=%s cursor=%s url=%s", target.op, slot.name, run.cursor, target.url
@@ -164,7 +165,9 @@ class PlaywrightRuntime:
         try:
             if run.cursor:
                 await inject_cursor(page, run.cursor)
-            await guard(page.goto(target.url, wait_until="domcontentloaded"), events, self.browser)
+            await guard(
+                page.goto(target.url, wait_until="domcontentloaded"), events, self.browser, bound
+            )
             if is_login_url(page.url):
                 raise SessionExpired(slot.name)
             last_page = time.monotonic()
@@ -181,15 +184,14 @@ class PlaywrightRuntime:
                     elif time.monotonic() - last_page >= self.settings.page_timeout:
                         run.stop(f"no new page for {self.settings.page_timeout:g}s")
                     else:
-                        await nudge(page, events, self.browser)
+                        await nudge(page, events, self.browser, bound)
                     continue
                 last_page = time.monotonic()
                 await self._handle(item, slot, target, run, on_page)
                 if not run.finished:
-                    await nudge(page, events, self.browser)
+                    await nudge(page, events, self.browser, bound)
         finally:
-            with contextlib.suppress(Exception):  # already dead or closing anyway
-                await page.close()
+            await close_page(page, bound)
 
     async def _handle(
         self, item: Captured, slot: Slot, target: Target, run: Run, on_page: OnPage | None

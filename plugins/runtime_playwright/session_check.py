@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import TYPE_CHECKING
 
+from .actions import close_page
 from .browser import BrowserHost
 from .capture import is_login_url
 from .errors import SessionExpired
@@ -24,7 +24,11 @@ async def check_session(
 ) -> None:
     """Open ``/home``: a login redirect retires the slot now, not on its first task."""
     context = await browser.context(slot)
-    page = await context.new_page()
+    try:
+        page = await asyncio.wait_for(context.new_page(), timeout)
+    except Exception as exc:  # noqa: BLE001 - a flaky check must not stop the worker
+        log.warning("session check failed slot=%s: %s", slot.name, exc)
+        return
     try:
         await page.goto(f"{base_url}/home", wait_until="domcontentloaded")
         state = "login" if is_login_url(page.url) else await login_state(page, timeout)
@@ -32,8 +36,7 @@ async def check_session(
         log.warning("session check failed slot=%s: %s", slot.name, exc)
         return
     finally:
-        with contextlib.suppress(Exception):  # already dead or closing anyway
-            await page.close()
+        await close_page(page, timeout)
     if state == "login":
         slots.retire(slot, str(SessionExpired(slot.name, "redirected to /login at start")))
     elif state == "unknown":

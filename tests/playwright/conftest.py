@@ -6,7 +6,6 @@ pass while silently not running them.
 
 from __future__ import annotations
 
-import faulthandler
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -75,10 +74,3 @@ def _playwright_logs(caplog: pytest.LogCaptureFixture) -> None:
     """The runtime's INFO lines in a failed test's report (tests assert behaviour, not them)."""
     caplog.set_level(logging.INFO, logger="roost.playwright")
 
-
-@pytest.fixture(autouse=True)
-def _hang_guard() -> Iterator[None]:
-    """A browser test that hangs ends the run with every thread's traceback, not a stuck CI job."""
-    faulthandler.dump_traceback_later(180, exit=True)
-    yield
-    faulthandler.cancel_dump_traceback_later()
