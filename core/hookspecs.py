@@ -146,3 +146,10 @@ def task_retried(task: Task, error: str, delay: float) -> None:
 def task_failed(task: Task, error: str) -> None:
     """``task`` failed for good with ``error`` (a permanent error, or no attempts left,
     also when the rescuer found its lease expired). Called on the event loop: must not block."""
+
+
+@hookspec
+def task_cancelled(task: Task) -> None:
+    """``task`` ended CANCELLED: a PENDING task cancelled through ``Roost.cancel`` (fired in
+    the process that cancelled it), or a RUNNING one stopped by its worker once the cancel
+    request reached it. Called on the event loop: must not block."""

@@ -19,6 +19,15 @@ class TaskStatus(enum.StrEnum):
     RUNNING = "RUNNING"
     DONE = "DONE"
     FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+#: The states a task ends in (``finished_at`` is set; retention and purge act on these).
+FINISHED = frozenset({TaskStatus.DONE, TaskStatus.FAILED, TaskStatus.CANCELLED})
+#: The states ``retry`` and ``redrive`` put back to PENDING.
+RETRYABLE = frozenset({TaskStatus.FAILED, TaskStatus.CANCELLED})
+#: How many errors a task keeps in its history (the newest; older ones are dropped).
+ERRORS_KEPT = 5
 
 
 def utcnow() -> datetime:
@@ -64,6 +73,18 @@ def iso(dt: datetime | None) -> str | None:
     return dt.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
+@dataclass(frozen=True, slots=True)
+class AttemptError:
+    """One entry of a task's error history: the attempt that failed, when, and why."""
+
+    attempt: int
+    at: datetime
+    error: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"attempt": self.attempt, "at": iso(self.at), "error": self.error}
+
+
 @dataclass(slots=True)
 class Task:
     """One task as stored. Engines map their rows/documents to and from this."""
@@ -87,6 +108,11 @@ class Task:
     last_error: str | None = None
     checkpoint: dict[str, Any] | None = None
     dedupe_key: str | None = None
+    #: Set while a RUNNING task is being cancelled (its worker stops it within a heartbeat).
+    cancel_requested: bool = False
+    #: The last :data:`ERRORS_KEPT` errors, oldest first: every Retry and Fail with an error
+    #: adds one, with the attempt it ended (the ``attempts`` count at that moment).
+    errors: list[AttemptError] = field(default_factory=list)
     #: Why the stored row/document could not be read as it is (its unreadable fields are
     #: clamped or emptied here); the worker fails such a task instead of running it.
     unreadable: str | None = None
@@ -110,6 +136,8 @@ class Task:
             "finishedAt": iso(self.finished_at),
             "result": self.result,
             "lastError": self.last_error,
+            "errors": [e.to_json() for e in self.errors],
+            "cancelRequested": self.cancel_requested,
             "checkpoint": self.checkpoint,
         }
 
@@ -132,10 +160,11 @@ class QueueStats:
     running: int = 0
     done: int = 0
     failed: int = 0
+    cancelled: int = 0
 
     @property
     def total(self) -> int:
-        return self.pending + self.running + self.done + self.failed
+        return self.pending + self.running + self.done + self.failed + self.cancelled
 
     def to_json(self) -> dict[str, int]:
         return {
@@ -143,5 +172,56 @@ class QueueStats:
             "running": self.running,
             "done": self.done,
             "failed": self.failed,
+            "cancelled": self.cancelled,
             "total": self.total,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class TaskQuery:
+    """Which tasks :meth:`TaskStore.list_tasks` returns: newest first (by id, descending),
+    only ids below ``before`` when given (keyset paging: stable under concurrent inserts)."""
+
+    statuses: frozenset[TaskStatus] | None = None  # None: every status
+    type: str | None = None
+    limit: int = 50
+    before: str | None = None  # a task id (the last one of the previous page)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordPage:
+    """A page of the records one task found, in the order found; ``next`` is the engine's
+    own position string for the following page (None: this was the last)."""
+
+    records: list[dict[str, Any]]
+    next: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerInfo:
+    """One live worker process, as it registers itself on every heartbeat."""
+
+    worker_id: str
+    host: str
+    pid: int
+    started_at: datetime
+    last_seen_at: datetime
+    #: ``last_seen_at`` plus three heartbeat intervals: after it, the worker counts as dead.
+    expires_at: datetime
+    running: bool  # claiming work (False while it drains for a stop)
+    inflight: int
+    max_concurrent: int
+    types: list[str] | None  # None: every registered type
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "workerId": self.worker_id,
+            "host": self.host,
+            "pid": self.pid,
+            "startedAt": iso(self.started_at),
+            "lastSeenAt": iso(self.last_seen_at),
+            "running": self.running,
+            "inflight": self.inflight,
+            "maxConcurrent": self.max_concurrent,
+            "types": self.types,
         }

@@ -11,6 +11,8 @@ import abc
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .models import RecordPage
+
 
 class RecordStore(abc.ABC):
     """Records grouped by ``collection``, unique by their key within it."""
@@ -28,3 +30,12 @@ class RecordStore(abc.ABC):
     ) -> list[dict[str, Any]]:
         """Records of ``collection`` in key order (those ``task_id`` found, when given),
         each with ``taskIds``: every task that found it."""
+
+    @abc.abstractmethod
+    def found_by(
+        self, collection: str, task_id: str, *, limit: int = 100, after: str | None = None
+    ) -> RecordPage:
+        """The records ``task_id`` found, in the order it found them (first save first; a
+        record saved again by the same task keeps its first place), each with its stored
+        fields and ``taskIds``; ``after`` is the ``next`` of the previous page. Through an
+        index: a task's page does not read other tasks' records."""

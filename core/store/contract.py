@@ -11,10 +11,10 @@ them off the event loop.
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 
-from ..models import NewTask, QueueStats, Task
+from ..models import NewTask, QueueStats, Task, TaskQuery, TaskStatus, WorkerInfo
 from ..records import RecordStore
 from .transitions import Transition
 
@@ -99,7 +99,64 @@ class TaskStore(abc.ABC):
 
     @abc.abstractmethod
     def stats(self) -> QueueStats:
-        """Counts per status, read in one consistent snapshot."""
+        """Counts per status (all five), read in one consistent snapshot."""
+
+    # -- seeing and steering tasks (the operator's calls; none of them is on the hot path) --
+
+    @abc.abstractmethod
+    def list_tasks(self, query: TaskQuery) -> list[Task]:
+        """Up to ``query.limit`` tasks, newest first (id descending), filtered by status and
+        type, ids below ``query.before`` only. Through an index for a status filter: a
+        million DONE tasks must not make ``statuses={FAILED}`` slow."""
+
+    @abc.abstractmethod
+    def cancel(self, task_id: str) -> Task | None:
+        """PENDING -> CANCELLED at once (``finished_at`` set, dedupe key released);
+        RUNNING -> ``cancel_requested`` set (its worker sees it on its next heartbeat,
+        stops the handler and applies :class:`~.transitions.Cancel`). Returns the task as
+        it is after the change (a RUNNING task already being cancelled is returned again),
+        or None when nothing changed: unknown id, or DONE/FAILED/CANCELLED."""
+
+    @abc.abstractmethod
+    def cancel_requested(self, task_ids: Sequence[str]) -> set[str]:
+        """Of ``task_ids``, those RUNNING with a cancel requested (the heartbeat's read)."""
+
+    @abc.abstractmethod
+    def retry(self, task_id: str) -> Task | None:
+        """FAILED or CANCELLED -> PENDING due now: attempts 0, ``finished_at``, result,
+        lock and cancel request cleared, the error history kept. Returns the task after
+        the change, or None when nothing changed (unknown id, or another status)."""
+
+    @abc.abstractmethod
+    def redrive(self, statuses: Collection[TaskStatus], type: str | None, limit: int) -> int:
+        """What :meth:`retry` does, for up to ``limit`` tasks in ``statuses`` (a subset of
+        FAILED/CANCELLED) of ``type`` (None: any), oldest first, in one write. Returns how
+        many were requeued; callers repeat it for more (one write per chunk)."""
+
+    @abc.abstractmethod
+    def purge(
+        self, statuses: Collection[TaskStatus], before: datetime, type: str | None, limit: int
+    ) -> int:
+        """Delete up to ``limit`` tasks in ``statuses`` (finished states only: PENDING and
+        RUNNING are never deleted, whatever is asked) whose ``finished_at`` is before
+        ``before``, oldest first, through an index on ``finished_at``, in one write. Records
+        (tweets) stay. Returns how many were deleted; callers repeat it in small batches."""
+
+    # -- the registry of live workers --
+
+    @abc.abstractmethod
+    def beat_worker(self, info: WorkerInfo) -> None:
+        """Insert or replace ``info`` (by ``worker_id``): a worker calls it when it starts
+        and on every heartbeat."""
+
+    @abc.abstractmethod
+    def remove_worker(self, worker_id: str) -> None:
+        """Forget a worker that stopped cleanly (nothing when it is unknown)."""
+
+    @abc.abstractmethod
+    def list_workers(self, now: datetime) -> list[WorkerInfo]:
+        """The workers whose ``expires_at`` is after ``now``, oldest ``started_at`` first;
+        rows that expired more than an hour before ``now`` are deleted on the way."""
 
     def nowait(self) -> TaskStore | None:
         """A second handle on the same database whose calls never wait: a busy database

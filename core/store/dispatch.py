@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
 
 from ..errors import StoreUnavailable
-from ..models import NewTask, QueueStats, Task
+from ..models import NewTask, QueueStats, RecordPage, Task, TaskQuery, TaskStatus, WorkerInfo
 from .contract import TaskStore
 from .group_commit import GroupCommit
 from .transitions import Transition
@@ -187,6 +187,36 @@ class AsyncStore:
     async def stats(self) -> QueueStats:
         return await self._in_threads(lambda s: s.stats())
 
+    # -- seeing and steering (operator calls: always in the threads) -----------------------
+    async def list_tasks(self, query: TaskQuery) -> list[Task]:
+        return await self._in_threads(lambda s: s.list_tasks(query))
+
+    async def cancel(self, task_id: str) -> Task | None:
+        return await self._in_threads(lambda s: s.cancel(task_id))
+
+    async def cancel_requested(self, task_ids: Sequence[str]) -> set[str]:
+        return await self._in_threads(lambda s: s.cancel_requested(task_ids))
+
+    async def retry(self, task_id: str) -> Task | None:
+        return await self._in_threads(lambda s: s.retry(task_id))
+
+    async def redrive(self, statuses: Collection[TaskStatus], type: str | None, limit: int) -> int:
+        return await self._in_threads(lambda s: s.redrive(statuses, type, limit))
+
+    async def purge(
+        self, statuses: Collection[TaskStatus], before: datetime, type: str | None, limit: int
+    ) -> int:
+        return await self._in_threads(lambda s: s.purge(statuses, before, type, limit))
+
+    async def beat_worker(self, info: WorkerInfo) -> None:
+        await self._in_threads(lambda s: s.beat_worker(info))
+
+    async def remove_worker(self, worker_id: str) -> None:
+        await self._in_threads(lambda s: s.remove_worker(worker_id))
+
+    async def list_workers(self, now: datetime) -> list[WorkerInfo]:
+        return await self._in_threads(lambda s: s.list_workers(now))
+
     # -- records -------------------------------------------------------------------------
     async def save_records(
         self, collection: str, records: Iterable[Mapping[str, Any]], key: str, task_id: str
@@ -198,6 +228,13 @@ class AsyncStore:
     ) -> list[dict[str, Any]]:
         return await self._in_threads(
             lambda s: s.records.find(collection, task_id=task_id, limit=limit)
+        )
+
+    async def records_found_by(
+        self, collection: str, task_id: str, *, limit: int = 100, after: str | None = None
+    ) -> RecordPage:
+        return await self._in_threads(
+            lambda s: s.records.found_by(collection, task_id, limit=limit, after=after)
         )
 
     def close(self) -> None:

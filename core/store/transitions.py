@@ -15,7 +15,8 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class Done:
-    """RUNNING -> DONE with the handler's result."""
+    """RUNNING -> DONE with the handler's result (a completion that wins the race with a
+    cancel request: ``cancel_requested`` is cleared)."""
 
     task_id: str
     lease_id: str
@@ -24,7 +25,11 @@ class Done:
 
 @dataclass(frozen=True, slots=True)
 class Retry:
-    """RUNNING -> PENDING, due at ``run_at``; ``charge=False`` gives the attempt back.
+    """RUNNING -> PENDING, due at ``run_at``; ``charge=False`` gives the attempt back. An
+    ``error`` is added to the task's history with the attempt it ended.
+
+    A cancel requested meanwhile wins over the re-queue: such a task (for :class:`Retry` and
+    :class:`Release` alike) ends CANCELLED instead, so a cancelled task never runs again.
 
     With ``expired_before`` (the rescuer) it applies only while the lease is still expired
     at that instant, so a worker that heartbeated meanwhile keeps its task."""
@@ -39,11 +44,21 @@ class Retry:
 
 @dataclass(frozen=True, slots=True)
 class Fail:
-    """RUNNING -> FAILED for good (see :class:`Retry` for ``expired_before``)."""
+    """RUNNING -> FAILED for good, the error added to the history (see :class:`Retry` for ``expired_before``)."""
 
     task_id: str
     lease_id: str
     error: str
+    expired_before: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Cancel:
+    """RUNNING -> CANCELLED (its cancel was requested; the handler was stopped). Not an
+    error: the history is not touched (see :class:`Retry` for ``expired_before``)."""
+
+    task_id: str
+    lease_id: str
     expired_before: datetime | None = None
 
 
@@ -64,4 +79,4 @@ class Checkpoint:
     data: dict[str, Any]
 
 
-Transition = Done | Retry | Fail | Release | Checkpoint
+Transition = Done | Retry | Fail | Cancel | Release | Checkpoint

@@ -1,5 +1,5 @@
 """Firing the task event hooks (``task_claimed``, ``task_succeeded``, ``task_retried``,
-``task_failed``): only those with listeners, on the event loop's thread, and a plugin that
+``task_failed``, ``task_cancelled``): only those with listeners, on the event loop's thread, and a plugin that
 raises is logged, never fatal. Which event a transition fires is decided in
 :mod:`roost.core.lifecycle`."""
 
@@ -11,7 +11,13 @@ from typing import Any
 import pluggy
 
 log = logging.getLogger("roost.worker")
-TASK_EVENTS = ("task_claimed", "task_succeeded", "task_retried", "task_failed")
+TASK_EVENTS = (
+    "task_claimed",
+    "task_succeeded",
+    "task_retried",
+    "task_failed",
+    "task_cancelled",
+)
 
 
 class Events:
