@@ -17,7 +17,7 @@ from typing import Any
 from bson.datetime_ms import DatetimeMS
 from pydantic_core import from_json
 
-from ..models import Task, TaskStatus
+from ..models import ERRORS_KEPT, AttemptError, Task, TaskStatus
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MIN_TIME = datetime.min.replace(tzinfo=UTC)  # what an unreadable time is shown as
@@ -115,6 +115,33 @@ class Salvage:
         except (ValueError, TypeError):
             self.problems.append(f"{field} {_shown(value)} is not a task status")
             return TaskStatus.FAILED
+
+    def flag(self, field: str, value: Any) -> bool:
+        """A yes/no stored as 0/1 (SQLite) or a boolean (MongoDB); missing reads as False."""
+        if value is None or value is False or value == 0:
+            return False
+        if value is True or value == 1:
+            return True
+        self.problems.append(f"{field} is not 0/1 or a boolean: {_shown(value)}")
+        return False
+
+    def errors(self, field: str, value: Any) -> list[AttemptError]:
+        """An error history: a list of ``{attempt, at, error}``; the entries that are not
+        are left out (and noted), the newest :data:`ERRORS_KEPT` kept."""
+        if value is None or value is _UNREAD:
+            return []
+        if not isinstance(value, list | tuple):
+            self.problems.append(f"{field} is a JSON {_kind(value)}, not an array")
+            return []
+        out = []
+        for i, entry in enumerate(value):
+            attempt = as_int(entry.get("attempt"), 0) if isinstance(entry, dict) else None
+            if attempt is None or not isinstance(entry.get("error"), str):
+                self.problems.append(f"{field}[{i}] is not {{attempt, at, error}}")
+                continue
+            at = self.time(f"{field}[{i}].at", entry.get("at"), required=True)
+            out.append(AttemptError(attempt, at or MIN_TIME, entry["error"]))
+        return out[-ERRORS_KEPT:]
 
     def task(self, **fields: Any) -> Task:
         return Task(**fields, unreadable="; ".join(self.problems) or None)
