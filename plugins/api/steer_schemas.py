@@ -98,11 +98,16 @@ def _param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
     }
 
 
-CURSOR = _param(
-    "cursor",
-    {"type": "string", "pattern": CURSOR_PATTERN},
-    "the nextCursor of the previous page, as it is",
-)
+#: The ``format`` of each listing's cursor: opaque text only that listing's pages hand out
+#: (the fuzz test registers how to make valid ones).
+CURSOR_FORMATS = {"tasks": "roost-tasks-cursor", "tweets": "roost-tweets-cursor"}
+
+
+def _cursor(listing: str) -> dict[str, Any]:
+    schema = {"type": "string", "pattern": CURSOR_PATTERN, "format": CURSOR_FORMATS[listing]}
+    return _param("cursor", schema, "the nextCursor of the previous page, as it is")
+
+
 #: The query parameters of ``GET .../tasks``, then of ``GET .../tasks/{id}/tweets``.
 QUERY = {
     "tasks": [
@@ -117,7 +122,7 @@ QUERY = {
             {"type": "integer", "minimum": 1, "maximum": LIST_MAX, "default": 50},
             "tasks per page",
         ),
-        CURSOR,
+        _cursor("tasks"),
     ],
     "tweets": [
         _param(
@@ -125,6 +130,6 @@ QUERY = {
             {"type": "integer", "minimum": 1, "maximum": RESULTS_MAX, "default": 100},
             "tweets per page",
         ),
-        CURSOR,
+        _cursor("tweets"),
     ],
 }
