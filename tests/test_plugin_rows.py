@@ -33,8 +33,9 @@ def test_roost_plugins_shows_the_api_plugins_web_routes(
 ) -> None:
     assert main(["plugins"]) == 0
     api = next(line for line in capsys.readouterr().out.splitlines() if "plugins.api" in line)
-    assert "web routes: POST /api/v4/twitter/tasks/search" in api
+    assert "web routes: " in api and "POST /api/v4/twitter/tasks/search" in api
     assert "GET /api/v4/twitter/queue/stats" in api and "GET /health" in api
+    assert "GET /api/v4/twitter/tasks," in api and "POST /api/v4/twitter/queue/purge" in api
 
 
 def test_a_third_party_plugins_routes_are_listed_under_it(make_settings: Any) -> None:
