@@ -20,15 +20,16 @@ def test_sigkill_a_worker_holding_tasks(db: TaskStore, procs: Procs) -> None:
     ids = [t.id for t in db.enqueue_many(
         [NewTask(type="SLOW", payload={"n": i, "seconds": 0.4}) for i in range(TASKS)])]
     settings = {"worker__lease": LEASE, "worker__recovery_interval": 0.25}
-    # the victim starts alone, so it holds tasks however slowly the others start
+    # the victim runs alone until it dies: with the queue full it holds tasks at every moment
+    # (others started first could drain the queue before it dies, however slowly they start)
     victim = procs.start("worker0", "worker", "--concurrency", "3", **settings)
     wait_until(lambda: len(held_by(db, victim, ids)) >= 2, 30, "the victim to hold 2 tasks",
                procs.diagnose)
-    others = [procs.start(f"worker{i}", "worker", "--concurrency", "3", **settings)
-              for i in (1, 2)]
     victim.signal(signal.SIGKILL)
     assert victim.wait(10) == -signal.SIGKILL
     frozen = held_by(db, victim, ids)  # its leases as they are now: they can only expire
+    others = [procs.start(f"worker{i}", "worker", "--concurrency", "3", **settings)
+              for i in (1, 2)]
     held = {t.id for t in frozen}
     assert held, "the victim held no task when it died"
 
