@@ -17,11 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
+from roost.core.app import Roost
 from roost.core.errors import PermanentError, RetryAfter
 from roost.core.hookspecs import hookimpl
 from roost.core.models import Task
 from roost.core.retry import RetryPolicy
 from roost.core.tasktypes import TaskContext, TaskType
+from roost.core.worker import Worker
 
 #: retries at once, three attempts: for tests about outcomes, not about backoff
 AT_ONCE = RetryPolicy(max_attempts=3, strategy="fixed", base_delay=0)
@@ -138,3 +140,28 @@ async def until(condition: Callable[[], Any], what: str, timeout: float = 10.0) 
             raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
         await asyncio.sleep(0.005)
     return value
+
+
+def stored(roost: Roost, task_id: str) -> Task:
+    """The task as the store has it now (it must exist)."""
+    task = roost.store.sync.get(task_id)
+    assert task is not None, f"task {task_id} is gone"
+    return task
+
+
+class Running:
+    """A worker running in the background of a test; stopped (and awaited) at the end."""
+
+    def __init__(self, roost: Roost, **kw: Any) -> None:
+        self.worker = Worker(roost, **kw)
+        self.job: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> Worker:
+        self.job = asyncio.create_task(self.worker.run())
+        await until(lambda: self.worker.status()["running"], "the worker to start")
+        return self.worker
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.job is not None
+        self.worker.stop(force=True)
+        await asyncio.wait_for(self.job, 20)

@@ -20,6 +20,7 @@ from roost.core import (
 )
 from roost.core.models import TaskStatus, WorkerInfo, utcnow
 from roost.core.pages import encode
+from scripted import stored
 from steerkit import enqueue, save_tweets, tasks_in
 
 FAILED, DONE, CANCELLED = TaskStatus.FAILED, TaskStatus.DONE, TaskStatus.CANCELLED
@@ -29,12 +30,6 @@ MakeRoost = Callable[..., Roost]
 @pytest.fixture
 def roost(make_roost: MakeRoost) -> Roost:
     return make_roost()
-
-
-def stored(roost: Roost, task_id: str) -> Task:
-    task = roost.store.sync.get(task_id)
-    assert task is not None, f"task {task_id} is gone"
-    return task
 
 
 async def all_pages(roost: Roost, **kw: Any) -> list[list[str]]:

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 from roost.core.app import Roost
-from roost.core.models import NewTask, Task, TaskStatus, utcnow
+from roost.core.models import NewTask, TaskStatus, utcnow
 from roost.core.retry import RetryPolicy
 from roost.core.worker import Worker
-from scripted import Scripted, until
+from scripted import Running, Scripted, stored, until
 from storekit import complete, retry
 
 WORKER = {
@@ -63,30 +63,6 @@ async def burst(roost: Roost, **kw: Any) -> Worker:
     worker = Worker(roost, **kw)
     await asyncio.wait_for(worker.run(burst=True), 20)
     return worker
-
-
-def stored(roost: Roost, task_id: str) -> Task:
-    task = roost.store.sync.get(task_id)
-    assert task is not None
-    return task
-
-
-class Running:
-    """A worker running in the background of a test; stopped (and awaited) at the end."""
-
-    def __init__(self, roost: Roost, **kw: Any) -> None:
-        self.worker = Worker(roost, **kw)
-        self.job: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> Worker:
-        self.job = asyncio.create_task(self.worker.run())
-        await until(lambda: self.worker.status()["running"], "the worker to start")
-        return self.worker
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.job is not None
-        self.worker.stop(force=True)
-        await asyncio.wait_for(self.job, 10)
 
 
 async def test_success_stores_the_result_and_fires_the_hooks(

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 from roost.core.app import Roost
-from roost.core.models import NewTask, Task, TaskStatus
+from roost.core.models import NewTask, TaskStatus
 from roost.core.worker import Worker
 from roost.core.worker.maintenance import rescue
-from scripted import Scripted, until
+from scripted import Running, Scripted, stored, until
 from store_urls import store_url
 
 #: a heartbeat every 0.4 s; a short shutdown bound
@@ -62,32 +62,8 @@ async def enqueue(roost: Roost, *script: str) -> str:
     return (await roost.enqueue("JOB", {"script": list(script)})).id
 
 
-def stored(roost: Roost, task_id: str) -> Task:
-    task = roost.store.sync.get(task_id)
-    assert task is not None
-    return task
-
-
 def ended(roost: Roost, task_id: str, status: TaskStatus) -> Callable[[], bool]:
     return lambda: stored(roost, task_id).status == status
-
-
-class Running:
-    """A worker in the background of a test, stopped and awaited at the end."""
-
-    def __init__(self, roost: Roost) -> None:
-        self.worker = Worker(roost)
-        self.job: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> Worker:
-        self.job = asyncio.create_task(self.worker.run())
-        await until(lambda: self.worker.status()["running"], "the worker to start")
-        return self.worker
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self.job is not None
-        self.worker.stop(force=True)
-        await asyncio.wait_for(self.job, 20)
 
 
 async def test_cancel_stops_a_running_handler_and_the_task_ends_cancelled(

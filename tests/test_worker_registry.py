@@ -34,6 +34,23 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def plugin() -> Scripted:
+    return Scripted()
+
+
+@pytest.fixture
+async def roost(
+    make_settings: Callable[..., Any], url: str, plugin: Scripted
+) -> AsyncIterator[Roost]:
+    roost = Roost.create(make_settings(store={"url": url}, worker=WORKER), plugins=[plugin])
+    await roost.start()
+    try:
+        yield roost
+    finally:
+        await roost.close()
+
+
 def listed(roost: Roost) -> list[WorkerInfo]:
     return roost.store.sync.list_workers(utcnow())
 
@@ -51,54 +68,42 @@ async def working(roost: Roost, **kw: Any) -> AsyncIterator[Worker]:
 
 
 async def test_a_worker_is_listed_with_its_facts_while_it_runs_and_gone_once_stopped(
-    make_settings: Callable[..., Any], url: str
+    roost: Roost, plugin: Scripted
 ) -> None:
-    plugin = Scripted()
-    roost = Roost.create(make_settings(store={"url": url}, worker=WORKER), plugins=[plugin])
-    await roost.start()
-    try:
-        async with working(roost, max_concurrent=2) as worker:
-            [info] = await until(lambda: listed(roost), "the worker to register")
-            assert (info.worker_id, info.host, info.pid) == (
-                worker.id,
-                socket.gethostname(),
-                os.getpid(),
-            )
-            assert (info.running, info.max_concurrent) == (True, 2)
-            assert info.types is not None and "JOB" in info.types  # the types it claims
-            first_seen = info.last_seen_at
-            assert (info.expires_at - first_seen).total_seconds() == pytest.approx(0.9, abs=0.01)
-            # the heartbeat writes it again, with what the worker is doing
-            tid = (await roost.enqueue("JOB", {"script": ["wait"]})).id
-            [busy] = await until(
-                lambda: [w for w in listed(roost) if w.inflight == 1],
-                "a beat with the task running",
-            )
-            assert busy.last_seen_at > first_seen and busy.started_at == info.started_at
-            plugin.gate.release()
-        assert roost.store.sync.get(tid).status == TaskStatus.DONE  # type: ignore[union-attr]
-        assert listed(roost) == []  # gone at once: a clean stop removes its entry
-    finally:
-        await roost.close()
+    async with working(roost, max_concurrent=2) as worker:
+        [info] = await until(lambda: listed(roost), "the worker to register")
+        assert (info.worker_id, info.host, info.pid) == (
+            worker.id,
+            socket.gethostname(),
+            os.getpid(),
+        )
+        assert (info.running, info.max_concurrent) == (True, 2)
+        assert info.types is not None and "JOB" in info.types  # the types it claims
+        first_seen = info.last_seen_at
+        assert (info.expires_at - first_seen).total_seconds() == pytest.approx(0.9, abs=0.01)
+        # the heartbeat writes it again, with what the worker is doing
+        tid = (await roost.enqueue("JOB", {"script": ["wait"]})).id
+        [busy] = await until(
+            lambda: [w for w in listed(roost) if w.inflight == 1],
+            "a beat with the task running",
+        )
+        assert busy.last_seen_at > first_seen and busy.started_at == info.started_at
+        plugin.gate.release()
+    assert roost.store.sync.get(tid).status == TaskStatus.DONE  # type: ignore[union-attr]
+    assert listed(roost) == []  # gone at once: a clean stop removes its entry
 
 
 async def test_a_burst_worker_is_listed_while_it_drains_and_leaves_no_entry_behind(
-    make_settings: Callable[..., Any], url: str
+    roost: Roost, plugin: Scripted
 ) -> None:
-    plugin = Scripted()
-    roost = Roost.create(make_settings(store={"url": url}, worker=WORKER), plugins=[plugin])
-    await roost.start()
-    try:
-        await roost.enqueue("JOB", {"script": ["wait"]})
-        worker = Worker(roost)
-        job = asyncio.create_task(worker.run(burst=True))
-        [info] = await until(lambda: listed(roost), "the burst worker to register")
-        assert info.worker_id == worker.id
-        plugin.gate.release()
-        await asyncio.wait_for(job, 20)  # the queue is drained: the burst is over
-        assert listed(roost) == []
-    finally:
-        await roost.close()
+    await roost.enqueue("JOB", {"script": ["wait"]})
+    worker = Worker(roost)
+    job = asyncio.create_task(worker.run(burst=True))
+    [info] = await until(lambda: listed(roost), "the burst worker to register")
+    assert info.worker_id == worker.id
+    plugin.gate.release()
+    await asyncio.wait_for(job, 20)  # the queue is drained: the burst is over
+    assert listed(roost) == []
 
 
 class RegistryDown(SQLiteStore):
