@@ -8,20 +8,18 @@ between ``x.com/i/api/graphql`` and ``api.x.com/graphql`` changes nothing here.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from .responses import Captured, graphql_op
 
 if TYPE_CHECKING:
-    from playwright.async_api import Frame, Page, Response, Route
+    from playwright.async_api import Frame, Page, Response
 
 log = logging.getLogger("roost.playwright")
 LOGIN_PATH = re.compile(r"^/(i/flow/)?login\b")
-TIMELINE_ROUTE = re.compile(r"/graphql/[^/?]+/(SearchTimeline|UserTweets)(\?|$)")
 
 
 def is_login_url(url: str) -> bool:
@@ -83,33 +81,3 @@ class PageEvents:
         except TimeoutError:
             return None
 
-
-async def inject_cursor(page: Page, cursor: str) -> None:
-    """Make the app's first timeline request start at ``cursor`` (a resumed run).
-
-    The web app always starts at the top; rewriting ``variables.cursor`` of its first
-    request is the only way to continue where a previous run stopped.
-    """
-    done = False
-
-    async def handler(route: Route) -> None:
-        nonlocal done
-        if done:
-            await route.fallback()
-            return
-        done = True
-        request = route.request
-        if request.method == "POST" and request.post_data:
-            body: dict[str, Any] = json.loads(request.post_data)
-            body.setdefault("variables", {})["cursor"] = cursor
-            await route.continue_(post_data=json.dumps(body))
-            return
-        parts = urlsplit(request.url)
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        variables = json.loads(query.get("variables") or "{}")
-        variables["cursor"] = cursor
-        query["variables"] = json.dumps(variables, separators=(",", ":"))
-        await route.continue_(url=urlunsplit(parts._replace(query=urlencode(query))))
-        log.info("resume cursor injected op=%s", graphql_op(request.url))
-
-    await page.route(TIMELINE_ROUTE, handler)

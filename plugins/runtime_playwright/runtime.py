@@ -22,7 +22,7 @@ from roost.plugins.twitter.runtime import OnPage
 
 from .actions import close_page, death, guard, nudge
 from .browser import BrowserHost
-from .capture import PageEvents, inject_cursor, is_login_url
+from .capture import PageEvents, is_login_url
 from .errors import (
     AccountUnusable,
     BrowserCrashed,
@@ -31,6 +31,7 @@ from .errors import (
     SessionExpired,
     TargetUnavailable,
 )
+from .gate import TimelineGate
 from .paging import Run
 from .parser import ShapeError, parse_timeline, parse_user_lookup, save_raw
 from .query import profile_url, search_url
@@ -162,9 +163,9 @@ class PlaywrightRuntime:
         log.info(
             "open op=%s slot=%s cursor=%s url=%s", target.op, slot.name, run.cursor, target.url
         )
+        gate = TimelineGate(run.cursor)
         try:
-            if run.cursor:
-                await inject_cursor(page, run.cursor)
+            await guard(gate.install(page), events, self.browser, bound)
             await guard(
                 page.goto(target.url, wait_until="domcontentloaded"), events, self.browser, bound
             )
@@ -173,6 +174,7 @@ class PlaywrightRuntime:
             last_page = time.monotonic()
             while not run.finished:
                 wait = min(self.settings.scroll_pause, run.remaining_time())
+                gate.want()
                 item = await events.next(wait)
                 if events.login:
                     raise SessionExpired(slot.name)
@@ -186,11 +188,13 @@ class PlaywrightRuntime:
                     else:
                         await nudge(page, events, self.browser, bound)
                     continue
+                gate.landed(item.op)
                 last_page = time.monotonic()
                 await self._handle(item, slot, target, run, on_page)
                 if not run.finished:
                     await nudge(page, events, self.browser, bound)
         finally:
+            gate.close()
             await close_page(page, bound)
 
     async def _handle(

@@ -80,10 +80,33 @@ async def test_search_stops_at_the_limit_without_taking_more_pages(
     pages = Pages()
     tweets = await runtime.search("bitcoin", NO_FILTERS, 7, on_page=pages)
     assert [t.id for t in tweets] == fake.expected_ids("SearchTimeline")[:7]
-    # two pages of 5 hold the 7: the handler is given those two, and told the run is over
-    # (the browser may have asked for a third on its own; the runtime does not take it)
+    # two pages of 5 hold the 7: the handler is given those two, and told the run is over;
+    # X is not asked for a third
     assert len(pages.calls) == 2 and pages.ids == [t.id for t in tweets]
     assert pages.calls[-1][1] is None
+    assert cursors(fake) == [None, "DAACCgACGRkZ:5"]
+
+
+@pytest.mark.parametrize(
+    ("limit", "cursor", "asked"),
+    [
+        (7, None, [None, "DAACCgACGRkZ:5"]),
+        (100, None, [None] + [f"DAACCgACGRkZ:{n}" for n in (5, 10, 15, 20, 25)]),
+        (3, "DAACCgACGRkZ:10", ["DAACCgACGRkZ:10"]),
+    ],
+)
+async def test_an_app_that_pages_on_its_own_asks_x_only_for_the_pages_taken(
+    fake: FakeX, make_runtime: MakeRuntime, limit: int, cursor: str | None, asked: list[str | None]
+) -> None:
+    # like x.com when a page does not fill the window: the app asks for the next page
+    # without a scroll, as soon as it shows one; the account's rate budget is not spent
+    # on pages the run will not take
+    fake.reset(eager=True)
+    runtime = await make_runtime()
+    pages = Pages()
+    tweets = await runtime.search("bitcoin", NO_FILTERS, limit, cursor=cursor, on_page=pages)
+    assert cursors(fake) == asked
+    assert len(pages.calls) == len(asked) and pages.ids == [t.id for t in tweets]
 
 
 @pytest.mark.parametrize(
@@ -192,6 +215,16 @@ async def test_remaining_zero_cools_the_slot_before_the_next_call(
         await runtime.search("bitcoin", NO_FILTERS, 100, on_page=pages)
     assert len(fake.calls("SearchTimeline")) == 1  # X was not asked for a refused page
     assert len(pages.calls) == 1 and pages.calls[0][1] == "DAACCgACGRkZ:5"
+
+
+async def test_an_app_that_pages_on_its_own_is_held_when_the_budget_is_used_up(
+    fake: FakeX, make_runtime: MakeRuntime
+) -> None:
+    fake.reset(zero_remaining_on=1, eager=True)
+    runtime = await make_runtime()
+    with pytest.raises(RetryAfter, match="rate budget used up"):
+        await runtime.search("bitcoin", NO_FILTERS, 100)
+    assert len(fake.calls("SearchTimeline")) == 1
 
 
 async def test_a_rate_limited_slot_hands_over_to_the_next_at_the_same_cursor(

@@ -50,6 +50,7 @@ class Scenario:
     reset_in: int = 900
     rate_limit: int = 50  # requests per token in a rate window, as x-rate-limit-limit says
     garbage_on: int | None = None  # page with an unknown structure (schema changed)
+    eager: bool = False  # the app asks for the next page as soon as one is shown, unscrolled
 
 
 class FakeX:
@@ -149,6 +150,7 @@ class FakeX:
             "f": request.query.get("f", "live"),
             "api": self.scenario.api_prefix,
             "qid": QUERY_IDS,
+            "eager": self.scenario.eager,
         }
         html = (STATIC / "app.html").read_text().replace("__CONFIG__", json.dumps(config))
         return web.Response(text=html, content_type="text/html")

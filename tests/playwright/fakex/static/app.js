@@ -92,6 +92,7 @@
     const bottom = apply(instructionsOf(body));
     if (bottom) cursor = bottom; else status.textContent = "You're all caught up";
     loading = false;
+    if (cfg.eager && bottom) loadMore();  // like x.com when a page does not fill the window
   }
 
   function nearBottom() {
