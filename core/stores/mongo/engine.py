@@ -27,6 +27,7 @@ from ...errors import ConfigError, StoreUnavailable
 from ...models import NewTask, QueueStats, Task, TaskStatus, utcnow
 from ...store.contract import TaskStore, first_per_task, nothing_to_claim
 from ...store.transitions import Transition
+from .counts import MongoCounts
 from .docs import (
     PENDING,
     RUNNING,
@@ -46,7 +47,7 @@ _MOCK_LOCK = threading.RLock()  # mongomock is not thread-safe; real MongoDB nee
 _MOCK_SERVERS: dict[str, Any] = {}  # mongomock://<name>: one in-memory server per name
 
 
-class MongoStore(TaskStore):
+class MongoStore(MongoCounts, TaskStore):
     """Tasks in one collection; plugin records in collections of their own, same database."""
 
     max_threads = 4

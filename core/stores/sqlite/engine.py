@@ -22,6 +22,7 @@ from ...models import NewTask, QueueStats, Task, utcnow
 from ...store.contract import TaskStore, first_per_task, nothing_to_claim
 from ...store.transitions import Transition
 from .connection import Connection
+from .counts import SQLiteCounts
 from .errors import translate
 from .records import SQLiteRecords
 from .rows import (
@@ -52,7 +53,7 @@ def path_from_url(url: str) -> str:
     return path
 
 
-class SQLiteStore(TaskStore):
+class SQLiteStore(SQLiteCounts, TaskStore):
     """One connection per store object, used by one thread at a time."""
 
     def __init__(self, url: str, *, busy_timeout: float = 10.0, checkpoints: bool = True) -> None:
