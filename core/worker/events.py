@@ -17,6 +17,7 @@ TASK_EVENTS = (
     "task_retried",
     "task_failed",
     "task_cancelled",
+    "task_lease_lost",
 )
 
 

@@ -51,6 +51,7 @@ async def execute(roost: Roost, run: Run, seconds: float) -> lifecycle.Verdict |
         return _errored(roost, task, TimeoutError())
     except LeaseLost as exc:
         log.warning("task lost lease id=%s: %s", task.id, exc)
+        run.lost = True
         return None
     except Exception as exc:
         return _errored(roost, task, exc)

@@ -214,6 +214,8 @@ class Worker(Shutdown):
         try:
             verdict = await execute(self.roost, run, time.monotonic())
             if verdict is None:
+                if run.lost:
+                    self._events.fire("task_lease_lost", task=task)
                 return
             if verdict.event == "task_succeeded":
                 self._completer.add(run, verdict)
