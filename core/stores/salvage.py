@@ -17,7 +17,7 @@ from typing import Any
 from bson.datetime_ms import DatetimeMS
 from pydantic_core import from_json
 
-from ..models import Task, TaskStatus
+from ..models import ERRORS_KEPT, AttemptError, Task, TaskStatus
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MIN_TIME = datetime.min.replace(tzinfo=UTC)  # what an unreadable time is shown as
@@ -116,6 +116,37 @@ class Salvage:
             self.problems.append(f"{field} {_shown(value)} is not a task status")
             return TaskStatus.FAILED
 
+    def flag(self, field: str, value: Any) -> bool:
+        """A yes/no stored as 0/1 (SQLite) or a boolean (MongoDB); missing reads as False."""
+        if value is None or value is False or value == 0:
+            return False
+        if value is True or value == 1:
+            return True
+        self.problems.append(f"{field} is not 0/1 or a boolean: {_shown(value)}")
+        return False
+
+    def errors(self, value: Any) -> list[AttemptError]:
+        """An error history: a list (or, SQLite, its JSON text) of ``{attempt, at, error}``,
+        the newest :data:`ERRORS_KEPT`. It is for people, not for running the task: what
+        does not read is left out without making the task unreadable (the next error
+        written starts a history that is not an array again)."""
+        if isinstance(value, str):
+            try:
+                value = from_json(value)
+            except ValueError:
+                return []
+        if not isinstance(value, list | tuple):
+            return []
+        out = []
+        for entry in value:
+            if not isinstance(entry, dict) or not isinstance(entry.get("error"), str):
+                continue
+            attempt, at = as_int(entry.get("attempt"), 0), Salvage(ms=self.ms)
+            when = at.time("at", entry.get("at"), required=True)
+            if attempt is not None and when is not None and not at.problems:
+                out.append(AttemptError(attempt, when, entry["error"]))
+        return out[-ERRORS_KEPT:]
+
     def task(self, **fields: Any) -> Task:
         return Task(**fields, unreadable="; ".join(self.problems) or None)
 
@@ -131,6 +162,8 @@ def _kind(value: Any) -> str:
         return "number"
     if isinstance(value, list | tuple):
         return "array"
+    if isinstance(value, dict):
+        return "object"
     return type(value).__name__
 
 

@@ -1,6 +1,7 @@
 """The embedded SQLite engine (stdlib), as a plugin: registers the ``sqlite://`` scheme.
 
-:mod:`.engine` (connection and queue), :mod:`.schema`, :mod:`.rows` (statements and row
+:mod:`.engine` (the task queue), :mod:`.steer` (the operator's calls), :mod:`.workers` (the
+registry), :mod:`.schema`, :mod:`.changes` (the fenced transitions), :mod:`.rows` (row
 conversions), :mod:`.records` (plugin records), :mod:`.errors` (SQLite's errors classified).
 """
 

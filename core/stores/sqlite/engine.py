@@ -3,7 +3,8 @@
 Writes run under ``BEGIN IMMEDIATE`` so concurrent workers queue on the write lock instead
 of failing (the connection and its PRAGMAs: :mod:`.connection`). The claim is one ``UPDATE … RETURNING`` over a partial index of PENDING tasks, pinned with
 ``INDEXED BY`` so the planner never sorts every pending row (a cost that grows with the queue).
-The schema is in :mod:`.schema`, the statements and row conversions in :mod:`.rows`, the
+The schema is in :mod:`.schema`, the fenced transitions in :mod:`.changes`, row conversions in
+:mod:`.rows`, the operator's calls in :mod:`.steer`, the worker registry in :mod:`.workers`, the
 plugin records in :mod:`.records`; this module owns the task queue.
 """
 
@@ -21,6 +22,7 @@ from ...errors import ConfigError
 from ...models import NewTask, QueueStats, Task, utcnow
 from ...store.contract import TaskStore, first_per_task, nothing_to_claim
 from ...store.transitions import Transition
+from .changes import change_statement
 from .connection import Connection
 from .counts import SQLiteCounts
 from .errors import translate
@@ -28,7 +30,6 @@ from .records import SQLiteRecords
 from .rows import (
     CLAIMED,
     INSERT,
-    change_statement,
     claimed_task,
     from_ms,
     ms,
@@ -37,6 +38,8 @@ from .rows import (
     row_to_task,
 )
 from .schema import migrate
+from .steer import Steering
+from .workers import WorkerRegistry
 
 
 def path_from_url(url: str) -> str:
@@ -53,8 +56,9 @@ def path_from_url(url: str) -> str:
     return path
 
 
-class SQLiteStore(SQLiteCounts, TaskStore):
-    """One connection per store object, used by one thread at a time."""
+class SQLiteStore(SQLiteCounts, Steering, WorkerRegistry, TaskStore):
+    """One connection per store object, used by one thread at a time. The operator's
+    calls are in :mod:`.steer`, the worker registry in :mod:`.workers`."""
 
     def __init__(self, url: str, *, busy_timeout: float = 10.0, checkpoints: bool = True) -> None:
         self.url = url
@@ -174,7 +178,7 @@ class SQLiteStore(SQLiteCounts, TaskStore):
 
     @translate
     def apply(self, changes: Sequence[Transition]) -> list[bool]:
-        """One transaction, one fenced ``UPDATE`` per change (see :func:`.rows.change_statement`):
+        """One transaction, one fenced ``UPDATE`` per change (see :func:`.changes.change_statement`):
         one commit, and a locked database waited out once, however many changes."""
         if not changes:
             return []
@@ -223,14 +227,17 @@ class SQLiteStore(SQLiteCounts, TaskStore):
 
     @translate
     def stats(self) -> QueueStats:
-        """One statement (one snapshot); PENDING, RUNNING and FAILED are counted on their
-        partial indexes, DONE is what remains of the table's count."""
+        """One statement (one snapshot); PENDING, RUNNING, FAILED and CANCELLED are counted
+        on their partial indexes, DONE is what remains of the table's count."""
         with self._read() as conn:
-            pending, running, failed, total = conn.execute(
+            pending, running, failed, cancelled, total = conn.execute(
                 "SELECT (SELECT count(*) FROM tasks WHERE status = 'PENDING'),"
                 " (SELECT count(*) FROM tasks WHERE status = 'RUNNING'),"
                 " (SELECT count(*) FROM tasks WHERE status = 'FAILED'),"
+                " (SELECT count(*) FROM tasks WHERE status = 'CANCELLED'),"
                 " (SELECT count(*) FROM tasks)"
             ).fetchone()
-        done = total - pending - running - failed
-        return QueueStats(pending=pending, running=running, done=done, failed=failed)
+        done = total - pending - running - failed - cancelled
+        return QueueStats(
+            pending=pending, running=running, done=done, failed=failed, cancelled=cancelled
+        )

@@ -10,8 +10,7 @@ from typing import Any
 
 from pydantic_core import PydanticSerializationError, from_json, to_json
 
-from ...models import NewTask, Task, TaskStatus, new_id
-from ...store.transitions import Checkpoint, Done, Release, Retry, Transition
+from ...models import ERRORS_KEPT, AttemptError, NewTask, Task, TaskStatus, new_id
 from ..salvage import Salvage, sound
 
 INSERT = (
@@ -51,47 +50,6 @@ def new_row(task: Task, new: NewTask, now: int) -> tuple[Any, ...]:
         run_at,
         task.dedupe_key,
     )
-
-
-# every change after a claim: fenced on (id, RUNNING, lease); see core/store/transitions.py
-_FENCE = " WHERE id = ? AND status = 'RUNNING' AND lease_id = ?"
-_STILL_EXPIRED = " AND lease_expires_at < ?"
-_DONE = (
-    "UPDATE tasks SET status = 'DONE', result = ?, updated_at = ?, finished_at = ?,"
-    " lease_expires_at = NULL, dedupe_key = NULL" + _FENCE
-)
-_BACK = (  # Retry and Release: PENDING again, the lock dropped
-    "UPDATE tasks SET status = 'PENDING', next_run_at = ?, updated_at = ?,"
-    " attempts = attempts - ?, last_error = coalesce(?, last_error),"
-    " locked_by = NULL, locked_at = NULL, lease_id = NULL, lease_expires_at = NULL" + _FENCE
-)
-_FAIL = (
-    "UPDATE tasks SET status = 'FAILED', last_error = ?, updated_at = ?,"
-    " finished_at = ?, lease_expires_at = NULL, dedupe_key = NULL" + _FENCE
-)
-_CHECKPOINT = "UPDATE tasks SET checkpoint = ?, updated_at = ?" + _FENCE
-
-
-def change_statement(change: Transition, now: int) -> tuple[str, tuple[Any, ...]]:
-    """The one ``UPDATE`` (and its parameters) that carries out ``change`` at ``now`` (ms)."""
-    fence = (change.task_id, change.lease_id)
-    if isinstance(change, Done):
-        return _DONE, (dumps(change.result), now, now, *fence)
-    if isinstance(change, Release):
-        return _BACK, (now, now, 1, None, *fence)
-    if isinstance(change, Checkpoint):
-        return _CHECKPOINT, (dumps(change.data), now, *fence)
-    params: tuple[Any, ...]
-    if isinstance(change, Retry):
-        sql, params = (
-            _BACK,
-            (ms(change.run_at), now, 0 if change.charge else 1, change.error, *fence),
-        )
-    else:
-        sql, params = _FAIL, (change.error, now, now, *fence)
-    if change.expired_before is None:
-        return sql, params
-    return sql + _STILL_EXPIRED, (*params, ms(change.expired_before))
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -169,13 +127,35 @@ def _row_to_task(row: sqlite3.Row) -> Task:
         last_error=row["last_error"],
         checkpoint=loads(row["checkpoint"]),
         dedupe_key=row["dedupe_key"],
+        cancel_requested=_FLAG[row["cancel_requested"]],
+        errors=history(row["errors"]),
     )
+
+
+_FLAG = {0: False, 1: True}
+
+
+def history(text: str | None) -> list[AttemptError]:
+    """The ``errors`` column: a JSON list of ``{attempt, at (ms), error}``, oldest first;
+    the newest :data:`ERRORS_KEPT` are kept (a longer list was written by hand)."""
+    if text is None:
+        return []
+    entries = from_json(text)
+    if type(entries) is not list:
+        raise ValueError("errors is not a JSON array")
+    out = []
+    for e in entries[-ERRORS_KEPT:]:
+        attempt, at, error = e["attempt"], e["at"], e["error"]
+        if type(attempt) is not int or type(at) is not int or type(error) is not str:
+            raise ValueError("an errors entry is not {attempt, at, error}")
+        out.append(AttemptError(attempt, from_ms(at), error))  # type: ignore[arg-type]
+    return out
 
 
 # what a claim reads back: the columns a PENDING task can differ in (the rest are known)
 CLAIMED = (
     "id, type, payload, priority, attempts, max_attempts, created_at, next_run_at,"
-    " last_error, checkpoint, dedupe_key"
+    " last_error, checkpoint, dedupe_key, errors"
 )
 CLAIMED_COLUMNS = CLAIMED.replace(" ", "").split(",")
 
@@ -188,7 +168,7 @@ def claimed_task(
     not decode is salvaged, so one bad row cannot fail the claim of its batch."""
     try:
         task = _claimed_task(row, worker_id, now, lease_id, expires)
-    except (ValueError, TypeError, OverflowError, OSError):
+    except (ValueError, TypeError, OverflowError, OSError, KeyError):
         task = None
     if task is not None and sound(task):
         return task
@@ -207,7 +187,7 @@ def _claimed_task(
     row: tuple[Any, ...], worker_id: str, now: datetime, lease_id: str, expires: datetime
 ) -> Task:
     tid, type_, payload, priority, attempts, max_attempts, created, next_run = row[:8]
-    last_error, checkpoint, dedupe_key = row[8:]
+    last_error, checkpoint, dedupe_key, errors = row[8:]
     return Task(
         tid,
         type_,
@@ -228,6 +208,8 @@ def _claimed_task(
         last_error,
         loads(checkpoint),
         dedupe_key,
+        False,  # a PENDING task has no cancel request (each way out of RUNNING clears it)
+        [] if errors is None else history(errors),
     )
 
 
@@ -254,4 +236,6 @@ def salvage(row: dict[str, Any]) -> Task:
         last_error=s.text("last_error", row.get("last_error")),
         checkpoint=s.obj("checkpoint", s.json("checkpoint", row.get("checkpoint"))),
         dedupe_key=s.text("dedupe_key", row.get("dedupe_key")),
+        cancel_requested=s.flag("cancel_requested", row.get("cancel_requested")),
+        errors=s.errors(row.get("errors")),
     )
