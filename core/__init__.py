@@ -10,6 +10,9 @@ from .app import Roost
 from .errors import (
     ConfigError,
     LeaseLost,
+    NotCancellable,
+    NotFound,
+    NotRetryable,
     PermanentError,
     RetryAfter,
     StoreCorrupt,
@@ -18,7 +21,8 @@ from .errors import (
     WorkerCrashed,
 )
 from .hookspecs import hookimpl
-from .models import NewTask, QueueStats, Task, TaskStatus
+from .models import NewTask, QueueStats, Task, TaskStatus, WorkerInfo
+from .pages import ResultsPage, TaskPage
 from .retry import RetryPolicy
 from .tasktypes import Exposure, RuntimeSpec, TaskContext, TaskType
 
@@ -27,9 +31,13 @@ __all__ = [
     "Exposure",
     "LeaseLost",
     "NewTask",
+    "NotCancellable",
+    "NotFound",
+    "NotRetryable",
     "PermanentError",
     "QueueStats",
     "RetryAfter",
+    "ResultsPage",
     "RetryPolicy",
     "Roost",
     "RuntimeSpec",
@@ -37,9 +45,11 @@ __all__ = [
     "StoreUnavailable",
     "Task",
     "TaskContext",
+    "TaskPage",
     "TaskStatus",
     "TaskType",
     "ValidationFailed",
     "WorkerCrashed",
+    "WorkerInfo",
     "hookimpl",
 ]

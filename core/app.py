@@ -19,14 +19,17 @@ from .plugins import Registry, build_registry, make_plugin_manager
 from .problems import format_errors
 from .retry import RetryPolicy
 from .settings import Settings, load_settings
+from .steering import Steering
 from .store import AsyncStore
 from .tasktypes import TaskType
 
 log = logging.getLogger("roost")
 
 
-class Roost:
-    """The application: what a worker, the API and the CLI share in one process."""
+class Roost(Steering):
+    """The application: what a worker, the API and the CLI share in one process. Seeing and
+    steering tasks (list, cancel, retry, redrive, purge, workers, records) come from
+    :class:`~roost.core.steering.Steering`."""
 
     def __init__(self, settings: Settings, pm: pluggy.PluginManager, registry: Registry) -> None:
         self.settings = settings

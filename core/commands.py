@@ -174,5 +174,7 @@ CORE_COMMANDS = (
 
 @hookimpl(trylast=True)
 def register_commands(register: Callable[[Command], None]) -> None:
-    for command in CORE_COMMANDS:
+    from .steer_commands import STEER_COMMANDS  # it builds on this module's Command
+
+    for command in (*CORE_COMMANDS, *STEER_COMMANDS):
         register(command)

@@ -64,6 +64,23 @@ class NotFound(RoostError):
     """A task id that no task has."""
 
 
+class WrongStatus(RoostError):
+    """The task exists, but its status does not allow what was asked (``status`` says which
+    it has): HTTP answers 409, the CLI exits 1."""
+
+    def __init__(self, message: str, task_id: str, status: str) -> None:
+        super().__init__(message)
+        self.task_id, self.status = task_id, status
+
+
+class NotCancellable(WrongStatus):
+    """``cancel`` of a task that already ended (DONE, FAILED or CANCELLED)."""
+
+
+class NotRetryable(WrongStatus):
+    """``retry`` of a task that is not FAILED or CANCELLED."""
+
+
 class ValidationFailed(RoostError):
     """Input that does not fit a task type's payload model; ``errors`` lists each problem."""
 

@@ -70,7 +70,7 @@ async def test_stats_status_recover_and_task_lookup(api: TestClient) -> None:
     stats = await (await api.get(f"{P}/queue/stats")).json()
     assert stats == {
         "ok": True,
-        "data": {"pending": 1, "running": 0, "done": 0, "failed": 0, "total": 1},
+        "data": {"pending": 1, "running": 0, "done": 0, "failed": 0, "cancelled": 0, "total": 1},
     }
     status = (await (await api.get(f"{P}/worker/status")).json())["data"]
     assert set(status) == {"workerId", "running", "inflight", "maxConcurrent"}
@@ -399,6 +399,13 @@ async def test_openapi_document_lists_every_route(api: TestClient) -> None:
         f"{P}/queue/stats",
         f"{P}/worker/status",
         f"{P}/queue/recover",
+        f"{P}/tasks",
+        P + "/tasks/{taskId}/tweets",
+        P + "/tasks/{taskId}/cancel",
+        P + "/tasks/{taskId}/retry",
+        f"{P}/queue/redrive",
+        f"{P}/queue/purge",
+        f"{P}/workers",
     }
     search = doc["components"]["schemas"]["SearchRequest"]
     assert {"query", "filters", "limit", "priority", "runAt"} <= set(search["properties"])

@@ -13,7 +13,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from roost.core.errors import StoreCorrupt, StoreUnavailable, ValidationFailed
+from roost.core.errors import (
+    NotCancellable,
+    NotFound,
+    NotRetryable,
+    StoreCorrupt,
+    StoreUnavailable,
+    ValidationFailed,
+)
 from roost.core.problems import MAX_PROBLEMS, shorten
 
 from .keys import ROOST
@@ -58,6 +65,7 @@ HTTP_CODES = {
     404: "not_found",
     405: "method_not_allowed",
     413: "body_too_large",
+    409: "conflict",
     415: "unsupported_media_type",
 }
 
@@ -70,6 +78,11 @@ async def envelope_middleware(request: web.Request, handler: Handler) -> web.Str
         return error(exc.status, exc.code, exc.message, exc.details)
     except ValidationFailed as exc:
         return error(400, "invalid_payload", str(exc), exc.errors)
+    except NotFound as exc:
+        return error(404, "task_not_found", str(exc))
+    except (NotCancellable, NotRetryable) as exc:
+        code = "not_cancellable" if isinstance(exc, NotCancellable) else "not_retryable"
+        return error(409, code, str(exc), {"taskId": exc.task_id, "status": exc.status})
     except StoreUnavailable as exc:
         log.warning("store unavailable path=%s: %s", request.path, exc)
         return error(

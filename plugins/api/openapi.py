@@ -13,6 +13,8 @@ from .exposure import exposed
 from .keys import ROOST
 from .schemas import CreatedTask, QueueStatsOut, RecoverOut, TaskOut, WorkerStatusOut, request_model
 from .settings import api_settings
+from .steer_openapi import MODELS as STEER_MODELS
+from .steer_openapi import steer_paths
 
 PATH = "/api/v4/openapi.json"
 REF = "#/components/schemas/{model}"
@@ -47,6 +49,7 @@ ERRORS = {
     "401": "api.token is set and the request has no or a wrong bearer token",
     "404": "no such task or route",
     "405": "method not allowed on this route",
+    "409": "the task's status does not allow this (not_cancellable, not_retryable)",
     "413": "the body is larger than api.max_body_bytes",
     "415": "the body is not application/json",
     "503": "the task store cannot be reached right now",
@@ -78,7 +81,7 @@ def build(roost: Roost) -> dict[str, Any]:
     prefix = api_settings(roost.settings).prefix
     routes = {name: found.task_type for name, found in exposed(roost).items()}
     models: list[type[BaseModel]] = [request_model(t) for t in routes.values()]
-    models += [CreatedTask, QueueStatsOut, WorkerStatusOut, RecoverOut, TaskOut]
+    models += [CreatedTask, QueueStatsOut, WorkerStatusOut, RecoverOut, TaskOut, *STEER_MODELS]
     _, defs = models_json_schema([(m, "validation") for m in models], ref_template=REF)
     schemas = {**defs.get("$defs", {}), "Error": ERROR}
 
@@ -127,6 +130,7 @@ def build(roost: Roost) -> dict[str, Any]:
                 "responses": _responses("200", ref(model), common),
             }
         }
+    paths.update(steer_paths(prefix, ref, _responses))
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "roost", "version": "4", "description": ACCESS},

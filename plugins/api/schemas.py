@@ -88,6 +88,7 @@ class QueueStatsOut(BaseModel):
     running: int
     done: int
     failed: int
+    cancelled: int
     total: int
 
 
@@ -100,6 +101,12 @@ class WorkerStatusOut(BaseModel):
 
 class RecoverOut(BaseModel):
     recovered: int
+
+
+class AttemptErrorOut(BaseModel):
+    attempt: int
+    at: str
+    error: str
 
 
 class TaskOut(BaseModel):
@@ -121,4 +128,6 @@ class TaskOut(BaseModel):
     finishedAt: str | None
     result: dict[str, Any] | None
     lastError: str | None
+    errors: list[AttemptErrorOut] = Field(description="the last 5 errors, oldest first")
+    cancelRequested: bool = Field(description="true while a running task is being cancelled")
     checkpoint: dict[str, Any] | None
