@@ -3,7 +3,8 @@
 Every path is here: success, an error or a timeout (the retry policy decides), a lost lease
 (nothing to write: the newer run owns the task), shutdown (given back uncharged), an
 expired lease found by the rescuer (an error charged as an attempt, decided by the same
-policy), an unreadable task (a permanent error). The result is a :class:`Verdict`: the
+policy), an unreadable task (a permanent error), a cancel requested by an operator (the
+handler stopped: CANCELLED, never retried; it also wins over any re-queue). The result is a :class:`Verdict`: the
 fenced change the store applies, and the task event hook fired once it is applied.
 Engines carry changes out and decide nothing.
 """
@@ -20,7 +21,7 @@ from typing import Any
 from .limits import after
 from .models import Task
 from .retry import RetryPolicy, decide
-from .store.transitions import Done, Fail, Release, Retry, Transition
+from .store.transitions import Cancel, Done, Fail, Release, Retry, Transition
 
 log = logging.getLogger("roost.worker")
 LEASE_EXPIRED = "lease expired: the worker stopped heartbeating (crashed or stalled)"
@@ -70,8 +71,26 @@ def errored(
 
 
 def expired(task: Task, policy: RetryPolicy, now: datetime) -> Verdict:
-    """An expired lease the rescuer found: the attempt is charged, like any error."""
+    """An expired lease the rescuer found: the attempt is charged, like any error; a task
+    whose cancel was requested is cancelled instead (its worker died before doing it)."""
+    if task.cancel_requested:
+        return cancelled(task, expired_before=now)
     return errored(task, LeaseExpired(LEASE_EXPIRED), policy, now, expired=True)
+
+
+def cancelled(task: Task, *, expired_before: datetime | None = None) -> Verdict:
+    """Its cancel was requested and the run is over (the handler was stopped, or the
+    rescuer found its lease expired): CANCELLED, the attempt already charged once."""
+    change = Cancel(task.id, task.lease_id or "", expired_before=expired_before)
+    return Verdict(task, change, "task_cancelled")
+
+
+def unless_cancelled(verdict: Verdict, requested: bool) -> Verdict:
+    """A requested cancel wins over a re-queue (a retry, a shutdown's release): what the
+    engines do too, decided here first so that the event fired says what happened."""
+    if requested and isinstance(verdict.change, Retry | Release):
+        return cancelled(verdict.task)
+    return verdict
 
 
 def released(task: Task) -> Verdict:
@@ -92,7 +111,15 @@ def announce(verdicts: Sequence[Verdict], applied: Sequence[bool], fire: Fire) -
                 log.warning("write refused id=%s: lease lost, a newer run owns the task", task.id)
                 fire("task_lease_lost", task=task)
             continue
-        if isinstance(change, Retry):
+        if isinstance(change, Cancel):
+            log.info(
+                "task cancelled id=%s type=%s attempt=%d (%s)",
+                task.id,
+                task.type,
+                task.attempts,
+                "lease expired" if change.expired_before else "cancel requested",
+            )
+        elif isinstance(change, Retry):
             log.info(
                 "task retry id=%s type=%s attempt=%d in=%.1fs error=%s",
                 task.id,

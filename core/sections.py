@@ -1,4 +1,5 @@
-"""Core's settings tables: ``[store]``, ``[worker]``, ``[retry]``, ``[runtime]``, ``[plugins]``.
+"""Core's settings tables: ``[store]``, ``[worker]``, ``[retry]``, ``[retention]``,
+``[runtime]``, ``[plugins]``.
 
 Plugins' tables (``[api]``) are theirs (:mod:`roost.core.plugin_settings`); how all are read
 and checked is :mod:`roost.core.settings`.
@@ -8,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from .durations import parse_duration
 from .retry import RetryPolicy
 
 
@@ -71,6 +73,22 @@ class RetrySettings(Section):
 
     def policy(self) -> RetryPolicy:
         return RetryPolicy(**self.model_dump())
+
+
+DAY = 86_400.0
+
+
+class RetentionSettings(Section):
+    """How long finished tasks are kept, per final state (seconds, or ``7d``, ``12h``,
+    ``30m``); 0 keeps them forever. Workers delete older ones in small batches."""
+
+    done: float = Field(7 * DAY, description="keep DONE tasks this long (0: forever)")
+    failed: float = Field(30 * DAY, description="keep FAILED tasks this long (0: forever)")
+    cancelled: float = Field(7 * DAY, description="keep CANCELLED tasks this long (0: forever)")
+
+    _durations = field_validator("done", "failed", "cancelled", mode="before")(
+        lambda value: parse_duration(value)
+    )
 
 
 class RuntimeSettings(BaseModel):

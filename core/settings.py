@@ -14,12 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from pydantic import (
-    BaseModel,
-    Field,
-    PrivateAttr,
-    ValidationError,
-)
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     InitSettingsSource,
@@ -36,6 +31,7 @@ from .problems import format_errors as format_errors  # re-exported: its old hom
 from .sections import (
     RENAMED,
     PluginSettings,
+    RetentionSettings,
     RetrySettings,
     RuntimeSettings,
     Section,
@@ -45,6 +41,7 @@ from .sections import (
 
 __all__ = [
     "PluginSettings",
+    "RetentionSettings",
     "RetrySettings",
     "RenamedSettingWarning",
     "RoostDeprecationWarning",
@@ -97,6 +94,7 @@ class Settings(_FromFile):
     store: StoreSettings = Field(default_factory=StoreSettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     retry: RetrySettings = Field(default_factory=RetrySettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
     runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
     plugins: PluginSettings = Field(default_factory=PluginSettings)
 

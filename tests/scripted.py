@@ -3,7 +3,7 @@
 The payload's ``script`` lists what each run of the task does, run after run (the last
 step repeats): ``ok``, ``boom`` (an ordinary error), ``permanent`` (:class:`PermanentError`),
 ``after:S`` (``RetryAfter(S)``, not charged), ``charged:S`` (``RetryAfter(S, charge=True)``),
-``wait`` (until the test opens the gate), ``hang``, ``garbage`` (a result that is not a dict).
+``wait`` (until the test opens the gate), ``waitboom`` (then an error), ``hang``, ``garbage`` (a result that is not a dict).
 The plugin records the task event hooks the worker fires, so tests observe the worker
 through its public events, its ``status()`` and the store, never its internals.
 """
@@ -35,7 +35,7 @@ class Script(BaseModel):
 class Event:
     """One task event hook call, as a plugin received it."""
 
-    name: str  # claimed, succeeded, retried, failed
+    name: str  # claimed, succeeded, retried, failed, cancelled
     task_id: str
     attempts: int  # task.attempts as the hook saw it
     error: str | None = None
@@ -79,6 +79,9 @@ class Scripted:
                 case "wait":
                     await self.gate.acquire()
                     return {"run": run, "waited": True}
+                case "waitboom":
+                    await self.gate.acquire()
+                    raise RuntimeError("boom")
                 case "hang":
                     await asyncio.sleep(3600)
                 case "garbage":
@@ -121,6 +124,10 @@ class Scripted:
     @hookimpl
     def task_failed(self, task: Task, error: str) -> None:
         self.events.append(Event("failed", task.id, task.attempts, error=error))
+
+    @hookimpl
+    def task_cancelled(self, task: Task) -> None:
+        self.events.append(Event("cancelled", task.id, task.attempts))
 
 
 async def until(condition: Callable[[], Any], what: str, timeout: float = 10.0) -> Any:

@@ -195,7 +195,7 @@ class AsyncStore:
         return await self._in_threads(lambda s: s.cancel(task_id))
 
     async def cancel_requested(self, task_ids: Sequence[str]) -> set[str]:
-        return await self._in_threads(lambda s: s.cancel_requested(task_ids))
+        return await self._run(lambda s: s.cancel_requested(task_ids), len(task_ids))
 
     async def retry(self, task_id: str) -> Task | None:
         return await self._in_threads(lambda s: s.retry(task_id))

@@ -42,19 +42,27 @@ async def execute(roost: Roost, run: Run, seconds: float) -> lifecycle.Verdict |
         )
         check_result(result)
     except asyncio.CancelledError:
-        if not (run.lost or run.released or run.timed_out):
+        run.handled = True
+        if not (run.lost or run.released or run.timed_out or run.cancelling):
             raise
         if run.lost:
             log.warning("task lost lease id=%s type=%s: run abandoned", task.id, task.type)
         if run.released or run.lost:
             return None  # released: the shutdown gives it back, with the others, in one write
+        if run.cancelling:  # stopped on request (also if its timeout fired meanwhile)
+            return lifecycle.cancelled(task)
         return _errored(roost, task, TimeoutError())
     except LeaseLost as exc:
+        run.handled = True
         log.warning("task lost lease id=%s: %s", task.id, exc)
         run.lost = True
         return None
     except Exception as exc:
+        run.handled = True
+        if run.cancelling and run.job.cancelling():  # what it raised as it was being stopped
+            return lifecycle.cancelled(task)
         return _errored(roost, task, exc)
+    run.handled = True
     return lifecycle.succeeded(task, result, time.monotonic() - seconds)
 
 

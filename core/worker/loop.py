@@ -1,8 +1,9 @@
 """The worker's poll loop: claim due tasks into free slots, start them, stop, drain.
 
 One asyncio loop: the poll loop (:meth:`Worker._poll_iteration`) claims at most the free
-slots, :mod:`.maintenance` heartbeats every ``lease/3`` and rescues expired leases every
-``recovery_interval``, :mod:`.executor` runs one task to its verdict, :mod:`.completer`
+slots, :mod:`.maintenance` heartbeats every ``lease/3`` (stopping the runs an operator
+cancelled; :mod:`.registry` beats with it) and rescues expired leases every
+``recovery_interval``, when :mod:`.retention` also deletes old finished tasks; :mod:`.executor` runs one task to its verdict, :mod:`.completer`
 batches the DONE writes. Signals are not handled here (the CLI does that): call
 :meth:`Worker.stop`. How it stops, within a bound, is in :mod:`.shutdown`. A damaged store
 or an unhandled error stops it for good: :attr:`Worker.failure`, raised by :meth:`Worker.run`.
@@ -22,10 +23,12 @@ from typing import TYPE_CHECKING, Any
 from .. import lifecycle
 from ..errors import StoreCorrupt, StoreUnavailable
 from ..models import Task
-from . import completer, maintenance
+from ..store.transitions import Retry
+from . import completer, maintenance, retention
 from .completer import Completer
 from .events import Events
 from .executor import execute
+from .registry import Registration
 from .runs import Deadline, Run
 from .shutdown import Shutdown
 
@@ -86,6 +89,10 @@ class Worker(Shutdown):
         log.info(
             "worker start id=%s concurrency=%d lease=%gs", self.id, self.max_concurrent, self.lease
         )
+        self._registration = Registration(
+            self.store, self.id, self.lease / 3, self.max_concurrent, self.types
+        )
+        self._registration.start(True, 0)
         background = [
             asyncio.create_task(
                 maintenance.every(self._fatal, self.lease / 3, self._heartbeat), name="heartbeat"
@@ -93,6 +100,9 @@ class Worker(Shutdown):
             asyncio.create_task(  # a burst recovers before it decides the queue is empty
                 maintenance.every(self._fatal, cfg.recovery_interval, self._recover, now=not burst),
                 name="recovery",
+            ),
+            asyncio.create_task(
+                maintenance.every(self._fatal, cfg.recovery_interval, self._purge), name="retention"
             ),
         ]
         # the poll loop is a task of its own: a stop() while it waits for a claim stuck on
@@ -220,6 +230,9 @@ class Worker(Shutdown):
             if verdict.event == "task_succeeded":
                 self._completer.add(run, verdict)
                 return
+            if isinstance(verdict.change, Retry):  # a cancel requested meanwhile wins
+                requested = await maintenance.cancel_requested(self.store, run)
+                verdict = lifecycle.unless_cancelled(verdict, requested)
             applied = await completer.write(self.store, [verdict], self.lease / 2)
             if applied is not None:
                 lifecycle.announce([verdict], applied, self._events.fire)
@@ -231,6 +244,10 @@ class Worker(Shutdown):
     # -- background ---------------------------------------------------------------------
     async def _heartbeat(self) -> None:
         await maintenance.heartbeat(self.store, self.id, self.inflight, self.lease)
+        await self._registration.beat(self.is_running, len(self.inflight))
+
+    async def _purge(self) -> None:
+        await retention.purge_expired(self.store, self.roost.settings.retention)
 
     async def _recover(self) -> int:
         return await maintenance.rescue(self.roost, self._events)

@@ -1,5 +1,9 @@
 """The worker's upkeep of leases: the heartbeat, and the rescuer of expired ones.
 
+The heartbeat extends every held lease in one write, then asks which of those tasks an
+operator asked to cancel and stops their handlers: a cancel reaches a running task within
+one heartbeat (``lease/3``); the run then ends CANCELLED (:func:`lifecycle.cancelled`).
+
 The rescuer (River's name): find RUNNING tasks whose lease expired -> ask
 :mod:`roost.core.lifecycle` what each becomes (an error charged as an attempt: PENDING
 after the policy's delay, or FAILED) -> apply, fenced on the lease still being expired ->
@@ -94,7 +98,8 @@ async def every(
 
 
 async def heartbeat(store: AsyncStore, worker_id: str, runs: dict[str, Run], lease: float) -> None:
-    """Extend the leases of every run in one write; cancel the runs whose lease was lost."""
+    """Extend the leases of every run in one write; cancel the runs whose lease was lost,
+    and those whose cancel was requested."""
     leases = {tid: r.task.lease_id for tid, r in runs.items() if r.task.lease_id}
     if not leases:
         return
@@ -105,4 +110,33 @@ async def heartbeat(store: AsyncStore, worker_id: str, runs: dict[str, Run], lea
         if run is not None and run.task.lease_id == leases[tid]:
             log.warning("heartbeat: lease lost id=%s, cancelling the run", tid)
             run.lost = True
+            run.job.cancel()
+    if held:
+        stop_requested(runs, leases, await store.cancel_requested(sorted(held)))
+
+
+async def cancel_requested(store: AsyncStore, run: Run) -> bool:
+    """Whether ``run``'s cancel was requested: known since a heartbeat, or asked now (before
+    a re-queue). Unknown when the store is away: the engine's own rule then decides."""
+    if run.cancelling:
+        return True
+    try:
+        return run.task.id in await store.cancel_requested([run.task.id])
+    except StoreUnavailable:
+        return False
+
+
+def stop_requested(runs: dict[str, Run], leases: dict[str, str], requested: set[str]) -> None:
+    """Mark the runs whose cancel was requested, and stop the handlers still running. A
+    handler that is over already keeps its verdict: a success wins as DONE (the fence
+    decides), a re-queue becomes CANCELLED (:func:`lifecycle.unless_cancelled`)."""
+    for tid in requested:
+        run = runs.get(tid)
+        if run is None or run.task.lease_id != leases.get(tid) or run.cancelling:
+            continue
+        run.cancelling = True
+        if not run.handled and not run.job.done():
+            log.info(
+                "task cancel requested id=%s type=%s: stopping its handler", tid, run.task.type
+            )
             run.job.cancel()

@@ -44,6 +44,8 @@ class Run:
     released: bool = False  # cancelled by shutdown: given back uncharged, with the others
     timed_out: bool = False  # cancelled by its timeout: a failure, retried per the policy
     completing: bool = False  # the handler succeeded; the slot is freed once DONE is written
+    handled: bool = False  # the handler is over (its verdict, if any, is being written)
+    cancelling: bool = False  # its cancel was requested: CANCELLED, unless it finished first
 
 
 def check_result(result: Any) -> None:

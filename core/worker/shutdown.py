@@ -4,7 +4,9 @@ The bound: ``worker.shutdown_timeout`` from the first :meth:`~Shutdown.stop` for
 to finish, then what is still held (runs going on, outcomes not yet written, tasks a claim
 brought back after the stop) goes back to PENDING uncharged in ONE write answered within
 ``store.timeout``: a locked database is waited out once, not once per task, and calls
-stuck in the store's threads are not waited for. The log says what became of each task.
+stuck in the store's threads are not waited for. A task whose cancel was requested is
+cancelled, not given back. The log and the events say what became of each task. Last,
+the worker's registry entry is removed, within the same bound.
 A mixin of :class:`roost.core.worker.Worker`, split out by concern.
 """
 
@@ -19,11 +21,14 @@ from .. import lifecycle
 from ..errors import RoostError, StoreCorrupt, WorkerCrashed
 from ..models import Task
 from ..store import AsyncStore
+from ..store.transitions import Cancel
 from .runs import Run
 
 if TYPE_CHECKING:
     from ..app import Roost
     from .completer import Completer
+    from .events import Events
+    from .registry import Registration
 
 log = logging.getLogger("roost.worker")
 
@@ -37,6 +42,8 @@ class Shutdown:
     inflight: dict[str, Run]
     _wake: asyncio.Event
     _completer: Completer
+    _events: Events
+    _registration: Registration
 
     def _init_shutdown(self) -> None:
         #: why the worker stopped though nobody asked it to (a damaged store, a bug); None
@@ -113,11 +120,13 @@ class Shutdown:
             await asyncio.wait(ending, timeout=max(0.0, deadline - time.monotonic()))
         self._completer.clear()
         late, self._late = self._late, []
-        await give_back(self.store, [r.task for r in held if not r.lost] + late, deadline)
+        cancelling = {r.task.id for r in held if r.cancelling}
+        back = [r.task for r in held if not r.lost] + late
+        await give_back(self.store, back, deadline, self._events.fire, cancelling)
         if not poller.done():  # a claim still in the store's threads: what it takes goes back
             await asyncio.wait([poller], timeout=max(0.0, deadline - time.monotonic()))
             late, self._late = self._late, []
-            await give_back(self.store, late, deadline)
+            await give_back(self.store, late, deadline, self._events.fire)
             if not poller.done():
                 poller.cancel()
                 log.warning(
@@ -126,6 +135,7 @@ class Shutdown:
                 )
         await asyncio.gather(poller, return_exceptions=True)
         self.inflight.clear()
+        await self._registration.remove(deadline)
 
     async def _wait_runs(self, until: float) -> None:
         """Until no run is left (outcomes written), ``until`` passes, or a forced stop."""
@@ -140,14 +150,25 @@ class Shutdown:
                 return
 
 
-async def give_back(store: AsyncStore, tasks: list[Task], deadline: float) -> None:
+async def give_back(
+    store: AsyncStore,
+    tasks: list[Task],
+    deadline: float,
+    fire: lifecycle.Fire,
+    cancelling: set[str] | None = None,
+) -> None:
     """Release ``tasks`` (a stopping worker's) to PENDING uncharged, in one write answered by
     ``deadline`` (``time.monotonic()``), and log what became of each, truthfully: released,
-    no longer this worker's, or left RUNNING for recovery (which charges the attempt)."""
+    cancelled (its cancel was requested: ``cancelling``, or found so now), no longer this
+    worker's, or left RUNNING for recovery (which charges the attempt)."""
     tasks = [task for task in tasks if task.lease_id is not None]
     if not tasks:
         return
-    changes = [lifecycle.released(task).change for task in tasks]
+    requested = (cancelling or set()) | await _requested(store, tasks, deadline)
+    verdicts = [
+        lifecycle.unless_cancelled(lifecycle.released(task), task.id in requested) for task in tasks
+    ]
+    changes = [verdict.change for verdict in verdicts]
     try:
         held = await store.apply_by(deadline, changes)
     except Exception as exc:
@@ -162,10 +183,24 @@ async def give_back(store: AsyncStore, tasks: list[Task], deadline: float) -> No
         for task in tasks:
             log.warning("task left for recovery id=%s type=%s (shutdown)", task.id, task.type)
         return
-    for task, released in zip(tasks, held, strict=True):
-        if released:
+    for task, verdict, released in zip(tasks, verdicts, held, strict=True):
+        if released and isinstance(verdict.change, Cancel):
+            lifecycle.announce([verdict], [True], fire)
+        elif released:
             log.info("task released id=%s type=%s (shutdown)", task.id, task.type)
         else:
             log.info(
                 "task not released id=%s: no longer this worker's (finished, recovered)", task.id
             )
+
+
+async def _requested(store: AsyncStore, tasks: list[Task], deadline: float) -> set[str]:
+    """Of ``tasks``, those whose cancel was requested since the last heartbeat: they end
+    CANCELLED (the engines' rule too), so the events say so. Asked within a quarter of
+    what is left before ``deadline``; unknown (empty) if the store does not answer."""
+    left = max(0.0, deadline - time.monotonic()) / 4
+    try:
+        return await asyncio.wait_for(store.cancel_requested([t.id for t in tasks]), left)
+    except Exception as exc:
+        log.warning("shutdown: cannot tell which tasks were being cancelled: %r", exc)
+        return set()

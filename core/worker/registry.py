@@ -1,0 +1,97 @@
+"""This worker's entry in the store's registry of live workers (``GET /workers``).
+
+Written when the worker starts and on every heartbeat (``lease/3``), valid for three
+heartbeats: a worker that died drops out of :meth:`TaskStore.list_workers` once it missed
+three; one that stops cleanly removes its entry after its last writes. A registry write
+that fails is logged and the worker goes on: the registry is for people, the queue is not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from datetime import timedelta
+
+from ..models import WorkerInfo, iso, utcnow
+from ..store import AsyncStore
+
+log = logging.getLogger("roost.worker")
+MISSED_BEATS = 3  # heartbeats a worker may miss before it counts as dead
+
+
+class Registration:
+    """One worker's registry entry: its fixed facts, and the write under way (one at a time)."""
+
+    def __init__(
+        self,
+        store: AsyncStore,
+        worker_id: str,
+        interval: float,
+        max_concurrent: int,
+        types: list[str],
+    ) -> None:
+        self._store = store
+        self.worker_id = worker_id
+        self._valid = timedelta(seconds=MISSED_BEATS * interval)
+        self._max_concurrent = max_concurrent
+        self._types = list(types)
+        self._host = socket.gethostname()
+        self._started_at = utcnow()
+        self._writing: asyncio.Future[None] | None = None
+        self._removed = False
+
+    def info(self, running: bool, inflight: int) -> WorkerInfo:
+        now = utcnow()
+        return WorkerInfo(
+            worker_id=self.worker_id,
+            host=self._host,
+            pid=os.getpid(),
+            started_at=self._started_at,
+            last_seen_at=now,
+            expires_at=now + self._valid,
+            running=running,
+            inflight=inflight,
+            max_concurrent=self._max_concurrent,
+            types=self._types,
+        )
+
+    def start(self, running: bool, inflight: int) -> None:
+        """Write the entry in the background (the worker does not wait for it to claim)."""
+        if not self._removed and (self._writing is None or self._writing.done()):
+            self._writing = asyncio.ensure_future(self._write(self.info(running, inflight)))
+
+    async def beat(self, running: bool, inflight: int) -> None:
+        """Write the entry again; a write still under way is not doubled. A caller that is
+        cancelled (a stopping worker) does not cut the write short: :meth:`remove` waits
+        for it, so that no late beat brings a removed entry back."""
+        self.start(running, inflight)
+        if self._writing is not None:
+            await asyncio.shield(self._writing)
+
+    async def _write(self, info: WorkerInfo) -> None:
+        try:
+            await self._store.beat_worker(info)
+        except Exception as exc:  # never stops the worker, whatever it is
+            log.warning("worker registry: beat failed id=%s: %s", self.worker_id, exc)
+
+    async def remove(self, deadline: float) -> None:
+        """Remove the entry (once its last write is over), answered by ``deadline``
+        (``time.monotonic()``); if it cannot be, it expires on its own."""
+        self._removed = True
+        try:
+            if self._writing is not None and not self._writing.done():
+                await asyncio.wait([self._writing], timeout=max(0.0, deadline - time.monotonic()))
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no time left in the shutdown")
+            await asyncio.wait_for(self._store.remove_worker(self.worker_id), left)
+        except Exception as exc:
+            log.warning(
+                "worker registry: could not remove id=%s (%s): it drops out at %s",
+                self.worker_id,
+                exc or type(exc).__name__,
+                iso(utcnow() + self._valid),
+            )
