@@ -1,8 +1,9 @@
 """The MongoDB engine (pymongo; mongomock for in-process tests), as a plugin: registers the
 ``mongodb://``, ``mongodb+srv://`` and ``mongomock://`` schemes.
 
-:mod:`.engine` (client and queue), :mod:`.indexes`, :mod:`.docs` (documents and the update
-each change is), :mod:`.records` (plugin records).
+:mod:`.engine` (the queue), :mod:`.client`, :mod:`.indexes`, :mod:`.docs` (documents and
+the update each change is), :mod:`.changes` (a batch of fenced changes), :mod:`.steer` (the
+operator's calls), :mod:`.workers` (the worker registry), :mod:`.records` (plugin records).
 """
 
 from __future__ import annotations

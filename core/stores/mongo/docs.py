@@ -9,14 +9,16 @@ from typing import Any
 
 from bson import ObjectId
 
-from ...models import NewTask, Task, TaskStatus
-from ...store.transitions import Checkpoint, Done, Fail, Release, Retry, Transition
-from ..salvage import Salvage
+from ...models import ERRORS_KEPT, AttemptError, NewTask, Task, TaskStatus
+from ...store.transitions import Cancel, Checkpoint, Done, Fail, Release, Retry, Transition
+from ..salvage import Salvage, as_int
 
 RUNNING = TaskStatus.RUNNING.value
 PENDING = TaskStatus.PENDING.value
+CANCELLED = TaskStatus.CANCELLED.value
 _UNLOCK = {"lockedBy": "", "lockedAt": "", "leaseId": "", "leaseExpiresAt": ""}
-_FINISH = {"leaseExpiresAt": "", "dedupeKey": ""}
+#: What a task that ends (DONE, FAILED, CANCELLED) no longer holds.
+FINISH = {"leaseExpiresAt": "", "dedupeKey": "", "cancelRequested": ""}
 
 
 def doc_to_task(doc: Mapping[str, Any]) -> Task:
@@ -44,7 +46,24 @@ def doc_to_task(doc: Mapping[str, Any]) -> Task:
         last_error=s.text("lastError", doc.get("lastError")),
         checkpoint=s.obj("checkpoint", doc.get("checkpoint")),
         dedupe_key=s.text("dedupeKey", doc.get("dedupeKey")),
+        cancel_requested=doc.get("cancelRequested") is True,
+        errors=read_errors(doc.get("errors")),
     )
+
+
+def read_errors(value: Any) -> list[AttemptError]:
+    """The error history; entries that are not ``{attempt, at, error}`` are left out (it is
+    what a person reads, never what a worker acts on: a garbled one must not fail a task)."""
+    if not isinstance(value, list):
+        return []
+    out = []
+    for entry in value:
+        if not isinstance(entry, Mapping):
+            continue
+        attempt, at, error = as_int(entry.get("attempt"), 0), entry.get("at"), entry.get("error")
+        if attempt is not None and isinstance(at, datetime) and isinstance(error, str):
+            out.append(AttemptError(attempt, at, error))
+    return out
 
 
 def oid(task_id: str) -> ObjectId | str:
@@ -99,43 +118,74 @@ def fence(change: Transition) -> dict[str, Any]:
         "status": RUNNING,
         "leaseId": change.lease_id,
     }
-    if isinstance(change, Retry | Fail) and change.expired_before is not None:
+    if isinstance(change, Retry | Fail | Cancel) and change.expired_before is not None:
         match["leaseExpiresAt"] = {"$lt": change.expired_before}
     return match
 
 
-def change_update(change: Transition, now: datetime) -> dict[str, Any]:
-    """The one update document that carries out ``change`` at ``now``."""
+def adds_error(change: Transition) -> str | None:
+    """The error ``change`` adds to the task's history (its entry needs the attempt count)."""
+    if isinstance(change, Fail) or (isinstance(change, Retry) and change.error is not None):
+        return change.error
+    return None
+
+
+def change_ops(
+    change: Transition, now: datetime, attempts: int | None = None
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The ``(match, update)`` pairs that carry out ``change`` at ``now``; at most one of
+    them can match. ``attempts`` is the task's count as read just before (for the history
+    entry; the match then also requires it, so the entry cannot name another run).
+
+    A re-queue (:class:`Retry`, :class:`Release`) is two: the first matches only a task
+    whose cancel was requested and ends it CANCELLED (the cancel wins), the second is the
+    re-queue itself, for a task with no cancel requested."""
+    match = fence(change)
+    if attempts is not None:
+        match["attempts"] = attempts
+    error = adds_error(change)
+    history = (
+        {}
+        if error is None or attempts is None
+        else {
+            "$push": {
+                "errors": {
+                    "$each": [{"attempt": attempts, "at": now, "error": error}],
+                    "$slice": -ERRORS_KEPT,
+                }
+            }
+        }
+    )
+    if isinstance(change, Checkpoint):
+        return [(match, {"$set": {"checkpoint": change.data, "updatedAt": now}})]
     if isinstance(change, Done):
         done = {"status": "DONE", "result": change.result, "updatedAt": now, "finishedAt": now}
-        return {"$set": done, "$unset": _FINISH}
+        return [(match, {"$set": done, "$unset": FINISH})]
+    ended = {"updatedAt": now, "finishedAt": now}
     if isinstance(change, Fail):
-        failed = {
-            "status": "FAILED",
-            "lastError": change.error,
-            "updatedAt": now,
-            "finishedAt": now,
-        }
-        return {"$set": failed, "$unset": _FINISH}
-    if isinstance(change, Checkpoint):
-        return {"$set": {"checkpoint": change.data, "updatedAt": now}}
-    run_at, error, charge = (
-        (now, None, False)
-        if isinstance(change, Release)
-        else (change.run_at, change.error, change.charge)
-    )
-    back: dict[str, Any] = {"status": PENDING, "nextRunAt": run_at, "updatedAt": now}
-    if error is not None:
-        back["lastError"] = error
-    update: dict[str, Any] = {"$set": back, "$unset": _UNLOCK}
-    if not charge:
-        update["$inc"] = {"attempts": -1}
-    return update
+        failed = {**ended, "status": "FAILED", "lastError": change.error}
+        return [(match, {"$set": failed, "$unset": FINISH, **history})]
+    if isinstance(change, Cancel):
+        return [(match, {"$set": {**ended, "status": CANCELLED}, "$unset": FINISH})]
+    run_at, charge = (now, False) if isinstance(change, Release) else (change.run_at, change.charge)
+    give_back = {} if charge else {"$inc": {"attempts": -1}}
+    last = {} if error is None else {"lastError": error}
+    cancelled = {"$set": {**ended, **last, "status": CANCELLED}, "$unset": FINISH}
+    back = {"$set": {**last, "status": PENDING, "nextRunAt": run_at, "updatedAt": now}}
+    return [
+        ({**match, "cancelRequested": True}, {**cancelled, **give_back, **history}),
+        (
+            {**match, "cancelRequested": {"$ne": True}},
+            {**back, "$unset": _UNLOCK, **give_back, **history},
+        ),
+    ]
 
 
 def shows_applied(change: Transition, doc: Mapping[str, Any]) -> bool:
     """Whether ``doc``, stamped by the write that carried ``change``, is in its new state."""
     if isinstance(change, Checkpoint):
         return doc.get("status") == RUNNING and doc.get("leaseId") == change.lease_id
-    wanted = {Done: "DONE", Fail: "FAILED"}.get(type(change), PENDING)
+    if isinstance(change, Retry | Release):  # re-queued, or ended by a requested cancel
+        return doc.get("status") in (PENDING, CANCELLED)
+    wanted = {Done: "DONE", Fail: "FAILED", Cancel: CANCELLED}[type(change)]
     return doc.get("status") == wanted

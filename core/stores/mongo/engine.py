@@ -10,7 +10,6 @@ names follow the seed's ``twittertasks`` collection.
 from __future__ import annotations
 
 import secrets
-import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
@@ -19,36 +18,35 @@ from urllib.parse import urlparse
 
 import bson
 from bson.codec_options import DatetimeConversion
-from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.collection import Collection
-from pymongo.errors import ConfigurationError, DuplicateKeyError, InvalidURI, PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from ...errors import ConfigError, StoreUnavailable
+from ...errors import StoreUnavailable
 from ...models import NewTask, QueueStats, Task, TaskStatus, utcnow
-from ...store.contract import TaskStore, first_per_task, nothing_to_claim
+from ...store.contract import TaskStore, nothing_to_claim
 from ...store.transitions import Transition
+from .changes import apply_changes
 from .counts import MongoCounts
+from .client import MOCK_LOCK, connect
 from .docs import (
     PENDING,
     RUNNING,
-    change_update,
     claim_query,
     claim_update,
     doc_to_task,
-    fence,
     new_doc,
     oid,
-    shows_applied,
 )
 from .indexes import ensure_indexes
 from .records import MongoRecords
+from .steer import MongoSteering
+from .workers import MongoWorkers
 
-_MOCK_LOCK = threading.RLock()  # mongomock is not thread-safe; real MongoDB needs no lock
-_MOCK_SERVERS: dict[str, Any] = {}  # mongomock://<name>: one in-memory server per name
 
-
-class MongoStore(MongoCounts, TaskStore):
-    """Tasks in one collection; plugin records in collections of their own, same database."""
+class MongoStore(MongoCounts, MongoSteering, MongoWorkers, TaskStore):
+    """Tasks in one collection; plugin records in collections of their own, same database;
+    the operator's calls in :mod:`.steer`, the worker registry in :mod:`.workers`."""
 
     max_threads = 4
 
@@ -64,7 +62,7 @@ class MongoStore(MongoCounts, TaskStore):
         self.url = url
         mock = url.startswith("mongomock://")
         if client is None:
-            client = _client(url, timeout_ms, mock)
+            client = connect(url, timeout_ms, mock)
         self.client = client
         db_name = (urlparse(url).path or "/").lstrip("/") or database
         self.db = client[db_name]
@@ -74,7 +72,7 @@ class MongoStore(MongoCounts, TaskStore):
                 datetime_conversion=DatetimeConversion.DATETIME_AUTO
             )
             self.tasks = self.tasks.with_options(codec_options=auto)
-        self._lock = _MOCK_LOCK if mock else None
+        self._lock = MOCK_LOCK if mock else None
         if mock:
             self.max_threads = 1
         self._records = MongoRecords(self.db, self._op, bulk=not mock)
@@ -173,39 +171,9 @@ class MongoStore(MongoCounts, TaskStore):
         return tasks
 
     def apply(self, changes: Sequence[Transition]) -> list[bool]:
-        """One ``update`` command for the lot (a second, a ``find``, only when some were
-        refused, to learn which: those this very write stamped). mongomock's ``bulk_write``
-        lags pymongo's: one by one there."""
-        now = utcnow()
-        out = [False] * len(changes)
-        ops = [
-            (i, fence(change), change_update(change, now))
-            for i, (change, first) in enumerate(zip(changes, first_per_task(changes), strict=True))
-            if first
-        ]
-        if not ops:
-            return out
+        """One ``update`` command for the lot: see :func:`.changes.apply_changes`."""
         with self._op():
-            if len(ops) == 1 or self._lock is not None:
-                for i, match, update in ops:
-                    out[i] = self.tasks.update_one(match, update).modified_count == 1
-                return out
-            res = self.tasks.bulk_write([UpdateOne(m, u) for _, m, u in ops], ordered=False)
-            if res.modified_count == len(ops):
-                for i, _, _ in ops:
-                    out[i] = True
-                return out
-            stamped = {
-                str(d["_id"]): d
-                for d in self.tasks.find(
-                    {"_id": {"$in": [m["_id"] for _, m, _ in ops]}, "updatedAt": now},
-                    {"_id": 1, "status": 1, "leaseId": 1},
-                )
-            }
-        for i, _, _ in ops:
-            doc = stamped.get(changes[i].task_id)
-            out[i] = doc is not None and shows_applied(changes[i], doc)
-        return out
+            return apply_changes(self.tasks, changes, one_by_one=self._lock is not None)
 
     def heartbeat(self, worker_id: str, leases: Mapping[str, str], lease: float) -> set[str]:
         if not leases:
@@ -257,30 +225,3 @@ def insert_deduped(tasks: Collection[Any], doc: dict[str, Any]) -> dict[str, Any
             if existing is not None:
                 return dict(existing)
             # it finished between our insert and find: try to store anew
-
-
-def _client(url: str, timeout_ms: int, mock: bool) -> Any:
-    if mock:
-        try:
-            import mongomock
-        except ImportError as exc:
-            raise ConfigError(
-                "store.url mongomock:// needs mongomock: pip install mongomock"
-            ) from exc
-        with _MOCK_LOCK:
-            name = urlparse(url).netloc
-            if name not in _MOCK_SERVERS:
-                _MOCK_SERVERS[name] = mongomock.MongoClient(tz_aware=True)
-            return _MOCK_SERVERS[name]
-    from pymongo import MongoClient
-
-    try:
-        return MongoClient(
-            url,
-            tz_aware=True,
-            serverSelectionTimeoutMS=timeout_ms,
-            connectTimeoutMS=timeout_ms,
-            appname="roost",
-        )
-    except (ConfigurationError, InvalidURI, ValueError) as exc:
-        raise ConfigError(f"store.url: {exc}") from exc
