@@ -27,8 +27,8 @@ from ...models import NewTask, QueueStats, Task, TaskStatus, utcnow
 from ...store.contract import TaskStore, nothing_to_claim
 from ...store.transitions import Transition
 from .changes import apply_changes
-from .counts import MongoCounts
 from .client import MOCK_LOCK, connect
+from .counts import MongoCounts
 from .docs import (
     PENDING,
     RUNNING,
