@@ -21,6 +21,8 @@ from roost.core.models import TaskStatus, utcnow
 from roost.core.store import AsyncStore
 from roost.core.store.counts import TypeCount, type_counts
 
+from .instruments import OTHER
+
 if TYPE_CHECKING:
     from roost.core.worker import Worker
 
@@ -62,7 +64,8 @@ class QueueGauges(Collector):
         ages = dict.fromkeys(self.types, 0.0)
         for c in self.counts:
             if c.status is TaskStatus.PENDING and c.oldest_due is not None:
-                ages[c.type] = max(ages.get(c.type, 0.0), (now - c.oldest_due).total_seconds())
+                name = c.type if c.type in self.types else OTHER
+                ages[name] = max(ages.get(name, 0.0), (now - c.oldest_due).total_seconds())
         return ages
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
@@ -71,10 +74,10 @@ class QueueGauges(Collector):
             f"Tasks in the store by type and status (read at most every {self.cache_seconds:g} s).",
             labels=["type", "status"],
         )
-        found = {(c.type, c.status.value): c.count for c in self.counts}
-        for name in self.types:  # a registered type with no task shows 0, not nothing
-            for status in TaskStatus:
-                found.setdefault((name, status.value), 0)
+        found = {(name, status.value): 0 for name in self.types for status in TaskStatus}
+        for c in self.counts:  # a type no plugin here registers is "other": few series
+            key = (c.type if c.type in self.types else OTHER, c.status.value)
+            found[key] = found.get(key, 0) + c.count
         for (type_name, status), count in sorted(found.items()):
             tasks.add_metric([type_name, status], count)
         yield tasks
