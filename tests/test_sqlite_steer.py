@@ -272,3 +272,17 @@ def test_a_cancel_flag_that_does_not_read_is_shown_and_cancels_nothing(
         False,
         None,
     )
+
+
+def test_found_by_refuses_a_position_that_is_not_its_own(store: SQLiteStore) -> None:
+    [tid] = add(store)
+    store.records.save("tweets", [{"id": "a"}, {"id": "b"}], "id", tid)
+    page = store.records.found_by("tweets", tid, limit=1)
+    assert page.next is not None and page.next.isdigit()
+    for bad in ("abc", "-1", "1.5", "9" * 40, ""):
+        with pytest.raises(ValueError, match="is not a position in a task's records"):
+            store.records.found_by("tweets", tid, after=bad)
+    with pytest.raises(ValueError, match="limit must be at least 1"):
+        store.records.found_by("tweets", tid, limit=0)
+    assert store.list_tasks(TaskQuery(limit=0)) == []
+    assert store.list_tasks(TaskQuery(limit=-1)) == []  # not "no limit", as SQLite reads it
