@@ -3,7 +3,7 @@
 It imports no plugin: every verb comes from the ``register_commands`` hook (core's own from
 :mod:`roost.core.commands`, ``serve`` and ``enqueue`` from the API plugin).
 
-Exit codes: 0 ok, 1 not found, 2 bad input or settings, 3 store unreachable, 4 store
+Exit codes: 0 ok, 1 not found (or not allowed in the task's status), 2 bad input or settings, 3 store unreachable, 4 store
 damaged, 5 the worker stopped on an unexpected error (a bug: the log has the traceback).
 """
 

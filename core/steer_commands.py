@@ -12,10 +12,10 @@ from collections.abc import Callable, Coroutine
 from datetime import datetime
 from typing import Any, TypeVar
 
+from . import steering
 from .commands import Command, Invocation, existing_store, print_json
 from .errors import ValidationFailed
 from .models import Task, WorkerInfo, utcnow
-from .steering import CHUNK
 
 T = TypeVar("T")
 #: Core's argument names, as these verbs spell them.
@@ -164,7 +164,7 @@ def _retry(inv: Invocation) -> int:
 # -- roost redrive / roost purge ----------------------------------------------------------
 def _progress(verb: str) -> Callable[[int], None]:
     def report(done: int) -> None:
-        if done >= CHUNK:  # only bulk runs: a single chunk is over before anyone waits
+        if done >= steering.CHUNK:  # only bulk runs: a single chunk is over before anyone waits
             print(f"roost: {verb} {done} so far...", file=sys.stderr, flush=True)
 
     return report

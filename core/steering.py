@@ -166,8 +166,8 @@ class Steering:
         name = args.text(collection, "collection")
         tid = args.task_id(task_id)
         size = args.limit(limit, 1, RESULTS_MAX)
+        await self._existing(tid)  # first: an unknown task is a 404, whatever the cursor says
         after = None if cursor is None else results_position(cursor, name, tid)
-        await self._existing(tid)
         page = await self.store.records_found_by(name, tid, limit=size, after=after)
         following = None if page.next is None else results_cursor(name, tid, page.next)
         return ResultsPage(page.records, following)

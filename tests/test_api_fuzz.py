@@ -8,7 +8,20 @@ from collections.abc import Iterator
 import hypothesis
 import pytest
 import schemathesis
+from hypothesis import strategies as st
+from roost.core.pages import encode
+from roost.plugins.api.steer_schemas import CURSOR_FORMATS
 from served import serve
+
+# Valid cursors, as the listings hand them out: a schema cannot say "one roost made".
+TASK_IDS = st.from_regex(r"\A[0-9a-f]{24}\Z")
+schemathesis.openapi.format(
+    CURSOR_FORMATS["tasks"], TASK_IDS.map(lambda i: encode("tasks", before=i))
+)
+schemathesis.openapi.format(
+    CURSOR_FORMATS["tweets"],
+    st.builds(lambda t, a: encode("records", c="tweets", t=t, after=a), TASK_IDS, st.text()),
+)
 
 
 @pytest.fixture(scope="module")

@@ -150,6 +150,16 @@ async def test_redrive_and_purge(api: TestClient, roost: Roost) -> None:
     assert len(roost.store.sync.records.find("tweets")) == 1  # the tweets stay
 
 
+@pytest.mark.parametrize("url", ["sqlite"], indirect=True)
+async def test_a_bad_older_than_is_one_problem_naming_both_forms(api: TestClient) -> None:
+    body = {"status": "DONE", "olderThan": "7d"}
+    message = await refused(await api.post(f"{P}/queue/purge", json=body), 400, "invalid_body")
+    assert message == (
+        "olderThan: must be seconds from 0 to 31536000000 or an ISO-8601 time with a timezone "
+        "(e.g. 2026-01-31T12:00:00Z) (got '7d')"
+    )
+
+
 async def test_workers_lists_every_live_worker(api: TestClient, roost: Roost) -> None:
     now = utcnow()
     info = WorkerInfo(

@@ -30,6 +30,12 @@ def roost(make_roost: MakeRoost) -> Roost:
     return make_roost()
 
 
+def stored(roost: Roost, task_id: str) -> Task:
+    task = roost.store.sync.get(task_id)
+    assert task is not None, f"task {task_id} is gone"
+    return task
+
+
 async def all_pages(roost: Roost, **kw: Any) -> list[list[str]]:
     pages, cursor = [], None
     while True:
@@ -195,18 +201,18 @@ async def test_redrive_requeues_in_chunks_and_reports_progress(
     assert heard == [2, 4, 5]
     stats = await roost.store.stats()
     assert (stats.pending, stats.failed, stats.cancelled, stats.done) == (5, 0, 2, 1)
-    assert all((await roost.store.get(t)).attempts == 0 for t in failed)  # type: ignore[union-attr]
+    assert all(stored(roost, t).attempts == 0 for t in failed)
     assert await roost.redrive(status="CANCELLED", limit=1) == 1
     assert await roost.redrive(status=[CANCELLED], type="ACCOUNT") == 0
     assert await roost.redrive(status="CANCELLED") == 1
-    assert {(await roost.store.get(t)).status for t in cancelled} == {TaskStatus.PENDING}  # type: ignore[union-attr]
+    assert {stored(roost, t).status for t in cancelled} == {TaskStatus.PENDING}
     with pytest.raises(
         ValidationFailed, match=r"^status: must be FAILED, CANCELLED here \(got DONE\)"
     ):
         await roost.redrive(status="DONE")
     with pytest.raises(ValidationFailed, match="^limit: must be an integer of 1 or more"):
         await roost.redrive(limit=0)
-    assert (await roost.store.get(done)).status == DONE  # type: ignore[union-attr]
+    assert stored(roost, done).status == DONE
 
 
 async def test_purge_deletes_old_finished_tasks_only_and_keeps_their_tweets(roost: Roost) -> None:

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+)
+from pydantic_core import PydanticCustomError
 from roost.core.durations import MAX_SECONDS
 from roost.core.fields import NOT_TEXT
 from roost.core.limits import RunAt
@@ -33,19 +41,34 @@ class RedriveIn(BaseModel):
     ) = None
 
 
+def _older_than_rule(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """One message for the two forms, instead of one per branch of the union."""
+    try:
+        return handler(value)
+    except ValidationError:
+        shown = repr(value) if len(repr(value)) <= 50 else repr(value)[:47] + "..."
+        raise PydanticCustomError(
+            "value_error", "{problem}", {"problem": f"{OLDER_THAN_RULE} (got {shown})"}
+        ) from None
+
+
+OLDER_THAN_RULE = (
+    f"must be seconds from 0 to {MAX_SECONDS:.0f} or an ISO-8601 time with a timezone "
+    "(e.g. 2026-01-31T12:00:00Z)"
+)
+OlderThan = Annotated[
+    Annotated[float, Field(ge=0, le=MAX_SECONDS), NOT_TEXT] | RunAt,
+    WrapValidator(_older_than_rule),
+    Field(description="seconds, or an ISO-8601 time with a timezone: finished before it"),
+]
+
+
 class PurgeIn(BaseModel):
     """``POST .../queue/purge``: finished tasks only; PENDING and RUNNING are never deleted."""
 
     model_config = ConfigDict(extra="forbid")
     status: Literal["DONE", "FAILED", "CANCELLED"]
-    olderThan: (
-        Annotated[
-            float,
-            Field(ge=0, le=MAX_SECONDS, description="finished more than this many seconds ago"),
-            NOT_TEXT,
-        ]
-        | RunAt
-    ) = Field(description="seconds, or an ISO-8601 time with a timezone: finished before it")
+    olderThan: OlderThan
     type: TypeName | None = None
 
 
@@ -98,11 +121,16 @@ def _param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any
     }
 
 
-CURSOR = _param(
-    "cursor",
-    {"type": "string", "pattern": CURSOR_PATTERN},
-    "the nextCursor of the previous page, as it is",
-)
+#: The ``format`` of each listing's cursor: opaque text only that listing's pages hand out
+#: (the fuzz test registers how to make valid ones).
+CURSOR_FORMATS = {"tasks": "roost-tasks-cursor", "tweets": "roost-tweets-cursor"}
+
+
+def _cursor(listing: str) -> dict[str, Any]:
+    schema = {"type": "string", "pattern": CURSOR_PATTERN, "format": CURSOR_FORMATS[listing]}
+    return _param("cursor", schema, "the nextCursor of the previous page, as it is")
+
+
 #: The query parameters of ``GET .../tasks``, then of ``GET .../tasks/{id}/tweets``.
 QUERY = {
     "tasks": [
@@ -117,7 +145,7 @@ QUERY = {
             {"type": "integer", "minimum": 1, "maximum": LIST_MAX, "default": 50},
             "tasks per page",
         ),
-        CURSOR,
+        _cursor("tasks"),
     ],
     "tweets": [
         _param(
@@ -125,6 +153,6 @@ QUERY = {
             {"type": "integer", "minimum": 1, "maximum": RESULTS_MAX, "default": 100},
             "tweets per page",
         ),
-        CURSOR,
+        _cursor("tweets"),
     ],
 }
