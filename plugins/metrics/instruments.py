@@ -1,7 +1,10 @@
-"""The instruments of one process: counters and histograms fed by the task event hooks.
+"""The instruments of one process: counts and histograms fed by the task event hooks.
 
-A :class:`Metrics` has its own ``CollectorRegistry`` (nothing is registered in
-prometheus-client's global one, so two Roosts in one test process never share counts).
+The hooks run on the event loop for every task (twice at 15,000 tasks/s), so they only
+add to plain dicts and lists (no lock, no prometheus-client call): :class:`Metrics` is a
+prometheus-client collector that turns them into counter and histogram families at scrape
+time, on the same loop. It has its own ``CollectorRegistry`` (nothing goes into the
+library's global one, so two Roosts in one test process never share counts).
 :class:`Listener` is the plugin object registered into each plugin manager whose events it
 counts. Label values are bounded: ``type`` is a registered task type name (anything else
 is ``other``), ``outcome`` one of :data:`OUTCOMES`.
@@ -10,13 +13,16 @@ is ``other``), ``outcome`` one of :data:`OUTCOMES`.
 from __future__ import annotations
 
 import logging
-import time
-from collections import Counter as Tally
-from collections.abc import Collection, Sequence
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Collection, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
 from roost.core.hookspecs import hookimpl
+from roost.core.lifecycle import LEASE_EXPIRED
 from roost.core.models import Task, utcnow
 
 if TYPE_CHECKING:
@@ -31,45 +37,41 @@ RUN_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 
 WAIT_BUCKETS = (*RUN_BUCKETS, 1800, 3600, 7200, 21600, 86400)
 
 
-class Metrics:
-    """Everything ``/metrics`` shows for one process, and the plain tallies its summary log
-    line reads (cheaper than reading the counters back)."""
+class Histogram:
+    """Observations counted per bucket (the last one is +Inf), their sum and count."""
+
+    __slots__ = ("bounds", "counts", "sum")
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)
+        self.sum = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect_left(self.bounds, value)] += 1  # the first bound >= value
+        self.sum += value
+
+    def cumulative(self) -> list[tuple[str, float]]:
+        out: list[tuple[str, float]] = []
+        total = 0
+        for bound, n in zip((*map(str, self.bounds), "+Inf"), self.counts, strict=True):
+            total += n
+            out.append((bound, total))
+        return out
+
+
+class Metrics(Collector):
+    """Everything ``/metrics`` shows for one process; the queue and worker gauges are
+    collectors of their own (:mod:`.gauges`), registered beside it."""
 
     def __init__(self, types: Collection[str]) -> None:
         self.types = frozenset(types)
+        self.enqueued: Counter[str] = Counter()
+        self.finished: Counter[tuple[str, str]] = Counter()
+        self.run = {name: Histogram(RUN_BUCKETS) for name in (*self.types, OTHER)}
+        self.wait = {name: Histogram(WAIT_BUCKETS) for name in (*self.types, OTHER)}
         self.registry = CollectorRegistry(auto_describe=False)
-        self.enqueued = Counter(
-            "roost_tasks_enqueued_total",
-            "Tasks stored by this process.",
-            ["type"],
-            registry=self.registry,
-        )
-        self.finished = Counter(
-            "roost_tasks_finished_total",
-            "Runs ended in this process, by outcome (done, retried, failed, cancelled, "
-            "lost_lease); retried and failed include the rescuer's expired leases.",
-            ["type", "outcome"],
-            registry=self.registry,
-        )
-        self.run_seconds = Histogram(
-            "roost_task_run_seconds",
-            "How long a run took, claim to outcome.",
-            ["type"],
-            buckets=RUN_BUCKETS,
-            registry=self.registry,
-        )
-        self.wait_seconds = Histogram(
-            "roost_task_wait_seconds",
-            "How long a task waited from due to claimed.",
-            ["type"],
-            buckets=WAIT_BUCKETS,
-            registry=self.registry,
-        )
-        for name in self.types:  # every series exists from the start: rate() needs a zero
-            self.enqueued.labels(name)
-            for outcome in OUTCOMES:
-                self.finished.labels(name, outcome)
-        self.tally: Tally[str] = Tally()
+        self.registry.register(self)
         self.listener = Listener(self)
         self.queue: QueueGauges | None = None  # set by .scope with the Roost's store
         self.worker: Worker | None = None
@@ -77,50 +79,73 @@ class Metrics:
     def label(self, type_name: str) -> str:
         return type_name if type_name in self.types else OTHER
 
+    def outcomes(self) -> Counter[str]:
+        """Runs ended so far, by outcome (the summary line's counts)."""
+        out: Counter[str] = Counter()
+        for (_, outcome), n in self.finished.items():
+            out[outcome] += n
+        return out
+
+    def collect(self) -> Iterator[Metric]:
+        names = sorted(self.types | {k for k in self.enqueued} | {k for k, _ in self.finished})
+        enqueued = CounterMetricFamily(
+            "roost_tasks_enqueued", "Tasks stored by this process.", labels=["type"]
+        )
+        finished = CounterMetricFamily(
+            "roost_tasks_finished",
+            "Runs ended in this process, by outcome (done, retried, failed, cancelled, "
+            "lost_lease); retried and failed include the rescuer's expired leases.",
+            labels=["type", "outcome"],
+        )
+        for name in names:  # every series exists from the start: rate() needs its zero
+            enqueued.add_metric([name], self.enqueued[name])
+            for outcome in OUTCOMES:
+                finished.add_metric([name, outcome], self.finished[name, outcome])
+        yield enqueued
+        yield finished
+        yield self._histogram(
+            "roost_task_run_seconds", "How long a run took, claim to outcome.", self.run
+        )
+        yield self._histogram(
+            "roost_task_wait_seconds", "How long a task waited from due to claimed.", self.wait
+        )
+
+    @staticmethod
+    def _histogram(name: str, doc: str, by_type: dict[str, Histogram]) -> Metric:
+        family = HistogramMetricFamily(name, doc, labels=["type"])
+        for type_name, hist in sorted(by_type.items()):
+            if type_name == OTHER and not hist.sum and not any(hist.counts):
+                continue  # "other" appears once something was counted there
+            family.add_metric([type_name], hist.cumulative(), hist.sum)
+        return family
+
 
 class Listener:
-    """The task event hooks, registered as a plugin object (one per :class:`Metrics`).
-
-    On the event loop, per task: a few dict look-ups and lock-free-ish increments. The
-    labelled children are cached per type (``labels()`` costs a lock and a tuple each)."""
+    """The task event hooks, registered as a plugin object (one per :class:`Metrics`)."""
 
     def __init__(self, metrics: Metrics) -> None:
         self.m = metrics
-        self._claimed: dict[str, float] = {}  # task id -> monotonic claim time (this process)
-        self._children: dict[tuple[str, str], Any] = {}
 
-    def _child(self, kind: str, type_name: str) -> Any:
-        key = (kind, type_name)
-        child = self._children.get(key)
-        if child is None:
-            label = self.m.label(type_name)
-            if kind in OUTCOMES:
-                child = self.m.finished.labels(label, kind)
-            else:
-                child = getattr(self.m, kind).labels(label)
-            self._children[key] = child
-        return child
-
-    def _ended(self, task: Task, outcome: str, seconds: float | None = None) -> None:
-        self._child(outcome, task.type).inc()
-        self.m.tally[outcome] += 1
-        started = self._claimed.pop(task.id, None)
-        if seconds is None and started is not None:
-            seconds = time.monotonic() - started
+    def _ended(
+        self, task: Task, outcome: str, seconds: float | None = None, *, ran: bool = True
+    ) -> None:
+        label = self.m.label(task.type)
+        self.m.finished[label, outcome] += 1
+        if seconds is None and ran and task.locked_at is not None:  # since its claim
+            seconds = (utcnow() - task.locked_at).total_seconds()
         if seconds is not None:
-            self._child("run_seconds", task.type).observe(seconds)
+            self.m.run[label].observe(max(seconds, 0.0))
 
     @hookimpl
     def tasks_enqueued(self, tasks: Sequence[Task]) -> None:
-        for type_name, count in Tally(t.type for t in tasks).items():
-            self._child("enqueued", type_name).inc(count)
+        for task in tasks:
+            self.m.enqueued[self.m.label(task.type)] += 1
 
     @hookimpl
     def task_claimed(self, task: Task, worker_id: str) -> None:
-        self._claimed[task.id] = time.monotonic()
         claimed = task.locked_at or utcnow()
         wait = (claimed - task.next_run_at).total_seconds()
-        self._child("wait_seconds", task.type).observe(max(wait, 0.0))
+        self.m.wait[self.m.label(task.type)].observe(max(wait, 0.0))
 
     @hookimpl
     def task_succeeded(self, task: Task, result: dict[str, Any] | None, seconds: float) -> None:
@@ -128,13 +153,15 @@ class Listener:
         if log.isEnabledFor(logging.DEBUG):
             log.debug("task done id=%s type=%s in=%.3fs", task.id, task.type, seconds)
 
+    # the rescuer's outcome of an expired lease (``LEASE_EXPIRED``) ends no run that took
+    # that long (its worker stopped): no run-time sample
     @hookimpl
     def task_retried(self, task: Task, error: str, delay: float) -> None:
-        self._ended(task, "retried")
+        self._ended(task, "retried", ran=error != LEASE_EXPIRED)
 
     @hookimpl
     def task_failed(self, task: Task, error: str) -> None:
-        self._ended(task, "failed")
+        self._ended(task, "failed", ran=error != LEASE_EXPIRED)
 
     @hookimpl
     def task_cancelled(self, task: Task) -> None:

@@ -17,16 +17,16 @@ log = logging.getLogger("roost.worker")
 
 async def summarize(metrics: Metrics, worker: Worker, interval: float) -> None:
     """Until cancelled: one INFO line per ``interval`` in which a run ended or one runs."""
-    last, since = Counter(metrics.tally), time.monotonic()
+    last, since = metrics.outcomes(), time.monotonic()
     while True:
         await asyncio.sleep(interval)
         now = time.monotonic()
-        delta = Counter(metrics.tally)
+        delta = metrics.outcomes()
         delta.subtract(last)
         ended = sum(delta.values())
         if ended or worker.inflight:
             log.info(line(metrics, worker, delta, now - since, await _oldest(metrics)))
-        last, since = Counter(metrics.tally), now
+        last, since = metrics.outcomes(), now
 
 
 def line(
