@@ -22,6 +22,10 @@ TASK_EVENTS = (
 )
 
 
+#: a listener's function and the arguments it declares (None: every argument of the hook)
+Listener = tuple[Callable[..., Any], tuple[str, ...] | None]
+
+
 class Events:
     """The task event hooks of one plugin manager. Plugins are registered when the Roost
     is created, so the hooks with listeners are known from then on.
@@ -37,7 +41,7 @@ class Events:
 
     def refresh(self) -> None:
         """Look again which hooks have listeners (a worker does when it starts)."""
-        self._listeners: dict[str, list[tuple[Callable[..., Any], tuple[str, ...]]] | None] = {}
+        self._listeners: dict[str, list[Listener] | None] = {}
         for name in TASK_EVENTS:
             impls = getattr(self._hook, name).get_hookimpls()
             if not impls:
@@ -45,8 +49,13 @@ class Events:
             if any(impl.hookwrapper or impl.wrapper for impl in impls):
                 self._listeners[name] = None
                 continue
-            # pluggy's order (the last registered first) and arguments (those each declares)
-            self._listeners[name] = [(i.function, tuple(i.argnames)) for i in reversed(impls)]
+            # pluggy's order (the last registered first) and arguments (those each declares;
+            # None: all of them, passed as they come)
+            every = set(getattr(self._hook, name).spec.argnames)
+            self._listeners[name] = [
+                (i.function, None if set(i.argnames) == every else tuple(i.argnames))
+                for i in reversed(impls)
+            ]
 
     def fire(self, name: str, **kwargs: Any) -> None:
         listeners = self._listeners.get(name, ())
@@ -58,6 +67,9 @@ class Events:
             return
         for function, argnames in listeners:  # none: nobody listens, nothing to do
             try:
-                function(*[kwargs[a] for a in argnames])
+                if argnames is None:
+                    function(**kwargs)
+                else:
+                    function(*[kwargs[a] for a in argnames])
             except Exception:
                 log.exception("plugin hook %s raised (ignored)", name)

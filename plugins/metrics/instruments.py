@@ -129,12 +129,16 @@ class Listener:
     def _ended(
         self, task: Task, outcome: str, seconds: float | None = None, *, ran: bool = True
     ) -> None:
-        label = self.m.label(task.type)
-        self.m.finished[label, outcome] += 1
+        m = self.m
+        label = task.type if task.type in m.types else OTHER
+        m.finished[label, outcome] += 1
         if seconds is None and ran and task.locked_at is not None:  # since its claim
             seconds = (utcnow() - task.locked_at).total_seconds()
-        if seconds is not None:
-            self.m.run[label].observe(max(seconds, 0.0))
+        if seconds is not None:  # Histogram.observe, inlined: this runs for every task
+            hist = m.run[label]
+            seconds = seconds if seconds > 0 else 0.0
+            hist.counts[bisect_left(hist.bounds, seconds)] += 1
+            hist.sum += seconds
 
     @hookimpl
     def tasks_enqueued(self, tasks: Sequence[Task]) -> None:
@@ -143,9 +147,11 @@ class Listener:
 
     @hookimpl
     def task_claimed(self, task: Task, worker_id: str) -> None:
-        claimed = task.locked_at or utcnow()
-        wait = (claimed - task.next_run_at).total_seconds()
-        self.m.wait[self.m.label(task.type)].observe(max(wait, 0.0))
+        wait = ((task.locked_at or utcnow()) - task.next_run_at).total_seconds()
+        hist = self.m.wait[task.type if task.type in self.m.types else OTHER]
+        wait = wait if wait > 0 else 0.0
+        hist.counts[bisect_left(hist.bounds, wait)] += 1
+        hist.sum += wait
 
     @hookimpl
     def task_succeeded(self, task: Task, result: dict[str, Any] | None, seconds: float) -> None:
