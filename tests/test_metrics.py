@@ -225,3 +225,30 @@ async def test_metrics_want_the_token_when_one_is_set(
     assert (await client.get("/metrics", headers={"Authorization": "Bearer nope"})).status == 401
     found = await scrape(client, Authorization="Bearer s3cret")
     assert ("roost_store_up", ()) in found
+
+
+async def test_the_runtime_slots_are_counted_by_state(
+    aiohttp_client: Client, make_settings: Callable[..., Any]
+) -> None:
+    """The Playwright runtime's session slots (its real :class:`SlotPool`), once a task
+    started the runtime: a status read never starts a browser."""
+    from roost.plugins.runtime_playwright.settings import SessionSettings
+    from roost.plugins.runtime_playwright.slots import SlotPool
+
+    class Started:  # what the Roost holds once the Playwright runtime started: its slots
+        slots = SlotPool(
+            [SessionSettings(name=n, auth_token="t", ct0="c") for n in ("a", "b", "c")]
+        )
+
+    pool = Started.slots
+    busy = await pool.lease()
+    pool.retire(pool.slots[2], "logged out")
+    roost = Roost.create(make_settings())
+    client = await aiohttp_client(make_app(roost, Worker(roost)))
+    assert ("roost_runtime_slots", (("state", "free"),)) not in await scrape(client)
+    roost._runtime = Started()  # as Roost.runtime() leaves it
+    found = await scrape(client)
+    assert busy.name == "a"
+    assert value(found, "roost_runtime_slots", state="busy") == 1
+    assert value(found, "roost_runtime_slots", state="free") == 1
+    assert value(found, "roost_runtime_slots", state="retired") == 1
