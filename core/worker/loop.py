@@ -215,10 +215,8 @@ class Worker(Shutdown):
         batched DONE write (:mod:`.completer`), a retry or failure is written at once."""
         run = self.inflight[task.id]
         try:
-            verdict = await execute(self.roost, run, time.monotonic())
+            verdict = await execute(self.roost, run, time.monotonic(), self._events.fire)
             if verdict is None:
-                if run.lost:
-                    self._events.fire("task_lease_lost", task=task)
                 return
             if verdict.event == "task_succeeded":
                 self._completer.add(run, verdict)
