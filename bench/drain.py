@@ -15,6 +15,7 @@ import asyncio
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 from roost.core.app import Roost
 from roost.core.models import NewTask
@@ -50,9 +51,16 @@ async def drain(db: str, concurrency: int) -> tuple[float, int]:
     roost = Roost.create(settings(db, worker={"max_concurrent": concurrency}))
     await roost.start()
     worker = Worker(roost)
+    servers: list[Any] = []  # what `roost worker` runs beside it: the metrics plugin's
+    roost.pm.hook.register_servers(register=servers.append, roost=roost, worker=worker)
+    for server in servers:
+        server.bind()
+        await server.start()
     start = time.perf_counter()
     await worker.run(burst=True)
     seconds = time.perf_counter() - start
+    for server in servers:
+        await server.close()
     done = roost.store.sync.stats().done
     await roost.close()
     return seconds, done
@@ -104,7 +112,9 @@ def main() -> None:
     parser.add_argument("--warmup-db")
     parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
+    logging.basicConfig(  # as `roost worker` logs: INFO, to stderr
+        level=logging.INFO, format="%(asctime)s %(levelname)-7s %(name)s %(message)s"
+    )
     if args.warmup_db:
         asyncio.run(drain(args.warmup_db, args.concurrency))
     seconds, done = asyncio.run(drain(args.db, args.concurrency))

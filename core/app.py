@@ -126,6 +126,12 @@ class Roost(Steering):
                 self._runtime = runtime
             return self._runtime
 
+    @property
+    def started_runtime(self) -> Any:
+        """The runtime if a task started it already, else None: a status page reads it
+        without starting a browser."""
+        return self._runtime
+
     async def close(self) -> None:
         if self._runtime is not None:
             runtime, self._runtime = self._runtime, None
@@ -195,12 +201,23 @@ class Roost(Steering):
         self, type_name: str, payload: dict[str, Any] | BaseModel, **opts: Any
     ) -> Task:
         """Validate and store one task; an in-process worker is woken at once."""
-        return await self.store.enqueue(self.new_task(type_name, payload, **opts))
+        task = await self.store.enqueue(self.new_task(type_name, payload, **opts))
+        self._enqueued([task])
+        return task
 
     async def enqueue_many(self, tasks: Sequence[NewTask]) -> list[Task]:
         """Store many already validated tasks (:meth:`new_task`, :meth:`new_tasks`) in one
         write: all or none."""
-        return await self.store.enqueue_many(tasks)
+        stored = await self.store.enqueue_many(tasks)
+        self._enqueued(stored)
+        return stored
+
+    def _enqueued(self, tasks: list[Task]) -> None:
+        """Fire ``tasks_enqueued`` (metrics count them); a plugin that raises is logged."""
+        try:
+            self.pm.hook.tasks_enqueued(tasks=tasks)
+        except Exception:
+            log.exception("plugin hook tasks_enqueued raised (ignored)")
 
 
 def _failed(what: str, exc: ValidationError, model: type[BaseModel]) -> ValidationFailed:

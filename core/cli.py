@@ -30,6 +30,7 @@ from .errors import (
     ValidationFailed,
     WorkerCrashed,
 )
+from .options import CommandOption, options_for
 from .plugins import build_registry, make_plugin_manager
 from .runner import StopRequest
 from .settings import load_settings, plugin_choice, resolve_file
@@ -48,7 +49,9 @@ def _global_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser(commands: Sequence[Command]) -> argparse.ArgumentParser:
+def build_parser(
+    commands: Sequence[Command], options: Sequence[CommandOption] = ()
+) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="roost", description="A plugin-driven durable task queue."
     )
@@ -58,6 +61,8 @@ def build_parser(commands: Sequence[Command]) -> argparse.ArgumentParser:
         verb = sub.add_parser(command.name, help=command.help, description=command.description)
         if command.configure is not None:
             command.configure(verb)
+        for option in options_for(command.name, options):
+            option.add_to(verb)
     return parser
 
 
@@ -74,7 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         file = resolve_file(options.config)
         registry = build_registry(make_plugin_manager(**_plugin_options(file)))
         commands = registry.commands
-        parser = build_parser(list(commands.values()))
+        added = list(registry.command_options.values())
+        parser = build_parser(list(commands.values()), added)
         args, extra = parser.parse_known_args(argv)
         command = commands[args.command]
         if extra and not command.extra_args:
@@ -82,7 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", RenamedSettingWarning)
             tables = registry.settings_tables
-            settings = load_settings(file, tables=tables, **_flag_settings(command, args))
+            flags = _flag_settings(command, args, added)
+            settings = load_settings(file, tables=tables, **flags)
         for warning in caught:
             if issubclass(warning.category, RenamedSettingWarning):  # the user's to fix
                 print(f"roost: warning: {warning.message}", file=sys.stderr)
@@ -116,11 +123,15 @@ def _plugin_options(file: Path | None) -> dict[str, Any]:
     }
 
 
-def _flag_settings(command: Command, args: argparse.Namespace) -> dict[str, Any]:
+def _flag_settings(
+    command: Command, args: argparse.Namespace, options: Sequence[CommandOption] = ()
+) -> dict[str, Any]:
     """``load_settings`` keywords for the flags given: ``--port 0x`` is a settings error
-    that names ``--port``, like a bad ``ROOST_API__PORT`` names the variable."""
+    that names ``--port``, like a bad ``ROOST_API__PORT`` names the variable. Options other
+    plugins add to the verb count as its flags."""
     overrides: dict[str, Any] = {"argument_names": {}}
-    for flag, key in command.flags.items():
+    added = {o.dest: o.setting for o in options_for(command.name, options)}
+    for flag, key in {**command.flags, **added}.items():
         value = getattr(args, flag, None)
         if value is not None:
             table, name = key.split(".")

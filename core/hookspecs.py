@@ -20,7 +20,7 @@ Two kinds of hooks:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -31,9 +31,12 @@ if TYPE_CHECKING:
     from .app import Roost
     from .commands import Command
     from .models import Task
+    from .options import CommandOption
+    from .runner import Server
     from .settings import StoreSettings
     from .store import TaskStore
     from .tasktypes import Exposure, RuntimeSpec, TaskType
+    from .worker import Worker
 
 PROJECT = "roost"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -112,6 +115,32 @@ def register_commands(register: Callable[[Command], None]) -> None:
 
 
 @hookspec
+def register_command_options(register: Callable[[CommandOption], None]) -> None:
+    """Called once when the ``roost`` command line starts, before it parses (sync, no I/O).
+
+    Call ``register(CommandOption(command, flag, setting, help))`` to add ``--flag VALUE``
+    to another plugin's verb (``--metrics-port`` on ``roost worker``): the value overrides
+    ``setting`` (``"table.key"``) for that run, like the verb's own flags, so a bad value is
+    a settings error naming the flag. An option for a verb nobody registered is ignored.
+    """
+
+
+@hookspec
+def register_servers(
+    register: Callable[[Server], None], roost: Roost, worker: Worker | None
+) -> None:
+    """Called when a long-running verb (``roost worker``, ``roost serve``) has assembled its
+    Roost and its worker (None with ``--no-worker``), before anything starts (sync, no I/O).
+
+    Call ``register(server)`` for each :class:`~roost.core.runner.Server` to run beside the
+    worker (the metrics plugin's listener and summary log): ``bind()`` before the store is
+    touched (a busy port stops start-up with its message), ``start()`` once the worker
+    runs, ``close()`` before it stops. ``worker.roost`` may be another Roost than ``roost``
+    (``roost serve`` gives its in-process worker its own).
+    """
+
+
+@hookspec
 def register_web_routes(register: Callable[[Any], None], roost: Roost) -> None:
     """Called when the REST API application is built (sync, no I/O).
 
@@ -124,6 +153,13 @@ def register_web_routes(register: Callable[[Any], None], roost: Roost) -> None:
 
 
 # == event hooks: on the event loop, quick, never blocking ==================================
+@hookspec
+def tasks_enqueued(tasks: Sequence[Task]) -> None:
+    """``Roost.enqueue`` / ``Roost.enqueue_many`` stored ``tasks`` (a task whose dedupe key
+    matched an unfinished one is that task, not a new one). Fired in the process that
+    enqueued them, on the event loop: must not block."""
+
+
 @hookspec
 def task_claimed(task: Task, worker_id: str) -> None:
     """Worker ``worker_id`` claimed ``task``; ``task.attempts`` already counts this run.
@@ -146,6 +182,13 @@ def task_retried(task: Task, error: str, delay: float) -> None:
 def task_failed(task: Task, error: str) -> None:
     """``task`` failed for good with ``error`` (a permanent error, or no attempts left,
     also when the rescuer found its lease expired). Called on the event loop: must not block."""
+
+
+@hookspec
+def task_lease_lost(task: Task) -> None:
+    """This worker's run of ``task`` lost its lease (the rescuer gave the task back and it
+    may run elsewhere): the run was abandoned and its outcome not written. Called on the
+    event loop: must not block."""
 
 
 @hookspec

@@ -109,6 +109,7 @@ def announce(verdicts: Sequence[Verdict], applied: Sequence[bool], fire: Fire) -
         if not ok:
             if not isinstance(change, Release) and getattr(change, "expired_before", None) is None:
                 log.warning("write refused id=%s: lease lost, a newer run owns the task", task.id)
+                fire("task_lease_lost", task=task)
             continue
         if isinstance(change, Cancel):
             log.info(
@@ -127,8 +128,8 @@ def announce(verdicts: Sequence[Verdict], applied: Sequence[bool], fire: Fire) -
                 verdict.details["delay"],
                 change.error,
             )
-        elif isinstance(change, Fail):
-            log.warning(
+        elif isinstance(change, Fail):  # INFO: a task's failure is its own, not the server's
+            log.info(
                 "task failed id=%s type=%s attempt=%d error=%s",
                 task.id,
                 task.type,

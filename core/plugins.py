@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from . import hookspecs
 from .errors import ConfigError
+from .options import CommandOption
 from .settings import Settings, StoreSettings
 from .store import TaskStore
 from .tasktypes import RuntimeSpec, TaskType
@@ -40,6 +41,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "roost.plugins.twitter_search",
     "roost.plugins.twitter_account",
     "roost.plugins.api",
+    "roost.plugins.metrics",
 )
 
 
@@ -91,6 +93,7 @@ class Registry:
     stores: dict[str, Callable[[StoreSettings], TaskStore]] = field(default_factory=dict)
     commands: dict[str, Command] = field(default_factory=dict)
     settings_tables: dict[str, type[BaseModel]] = field(default_factory=dict)
+    command_options: dict[str, CommandOption] = field(default_factory=dict)
     owners: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
@@ -153,6 +156,11 @@ def _check_command(item: Any) -> None:
         raise ConfigError(f"register_commands: expected a Command, got {item!r}")
 
 
+def _check_option(item: Any) -> None:
+    if not isinstance(item, CommandOption):
+        raise ConfigError(f"register_command_options: expected a CommandOption, got {item!r}")
+
+
 def _check_settings(item: Any) -> None:
     ok = isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)
     if not ok or not (isinstance(item[1], type) and issubclass(item[1], BaseModel)):
@@ -177,6 +185,13 @@ _KINDS: tuple[tuple[str, str, str, Callable[[Any], str], Callable[[Any], None]],
     ("register_stores", "store", "stores", lambda s: s[0], _check_store),
     ("register_commands", "command", "commands", lambda c: c.name, _check_command),
     ("register_settings", "settings table", "settings_tables", lambda t: t[0], _check_settings),
+    (
+        "register_command_options",
+        "command option",
+        "command_options",
+        lambda o: f"{o.command} --{o.flag}",
+        _check_option,
+    ),
 )
 
 
@@ -232,7 +247,7 @@ def _other_registrations(
         out[column] = {}
         for impl in getattr(pm.hook, hook).get_hookimpls():
             found: list[Any] = []
-            kwargs = {"register": found.append, "roost": roost}
+            kwargs = {"register": found.append, "roost": roost, "worker": None}
             if roost is None and "roost" in impl.argnames:
                 continue
             try:

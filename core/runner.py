@@ -102,6 +102,7 @@ class Runner:
                     owned.append(worker_roost)
                 worker = Worker(worker_roost, max_concurrent=self.max_concurrent)
             servers = [make(roost, worker) for make in self.server_factories]
+            roost.pm.hook.register_servers(register=servers.append, roost=roost, worker=worker)
             for server in servers:
                 server.bind()
         except BaseException:

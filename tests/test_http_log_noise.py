@@ -55,7 +55,9 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    with serve(tmp_path_factory.mktemp("noise")) as served:
+    # the access log (one line per request, by design: tests/test_metrics_served.py) is off:
+    # what is counted here is what a client's errors add to the log
+    with serve(tmp_path_factory.mktemp("noise"), env={"ROOST_API__ACCESS_LOG": "false"}) as served:
         yield Server(served.port, served.log)
 
 

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from ..models import NewTask, QueueStats, Task, TaskQuery, TaskStatus, WorkerInfo
 from ..records import RecordStore
+from .counts import TypeCount
 from .transitions import Transition
 
 
@@ -157,6 +158,12 @@ class TaskStore(abc.ABC):
     def list_workers(self, now: datetime) -> list[WorkerInfo]:
         """The workers whose ``expires_at`` is after ``now``, oldest ``started_at`` first;
         rows that expired more than an hour before ``now`` are deleted on the way."""
+
+    def type_counts(self) -> list[TypeCount]:
+        """How many tasks of each type are in each status, and the oldest due PENDING one,
+        in one read (grouped; it may read every task: callers cache it). Engines that
+        cannot count by type raise ``NotImplementedError``."""
+        raise NotImplementedError(f"{type(self).__name__} cannot count tasks by type")
 
     def nowait(self) -> TaskStore | None:
         """A second handle on the same database whose calls never wait: a busy database

@@ -24,8 +24,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("roost.worker")
 
 
-async def execute(roost: Roost, run: Run, seconds: float) -> lifecycle.Verdict | None:
-    """Run ``run``'s task to its verdict; ``seconds`` is when it started (monotonic)."""
+async def execute(
+    roost: Roost, run: Run, seconds: float, fire: lifecycle.Fire
+) -> lifecycle.Verdict | None:
+    """Run ``run``'s task to its verdict; ``seconds`` is when it started (monotonic). A run
+    that lost its lease has none (the newer run owns the task): ``task_lease_lost`` fires."""
     task = run.task
     task_type = roost.registry.task_types.get(task.type)
     try:  # the handler is awaited here, not in a helper: a coroutine frame less per run
@@ -47,6 +50,7 @@ async def execute(roost: Roost, run: Run, seconds: float) -> lifecycle.Verdict |
             raise
         if run.lost:
             log.warning("task lost lease id=%s type=%s: run abandoned", task.id, task.type)
+            fire("task_lease_lost", task=task)
         if run.released or run.lost:
             return None  # released: the shutdown gives it back, with the others, in one write
         if run.cancelling:  # stopped on request (also if its timeout fired meanwhile)
@@ -55,6 +59,7 @@ async def execute(roost: Roost, run: Run, seconds: float) -> lifecycle.Verdict |
     except LeaseLost as exc:
         run.handled = True
         log.warning("task lost lease id=%s: %s", task.id, exc)
+        fire("task_lease_lost", task=task)
         return None
     except Exception as exc:
         run.handled = True

@@ -215,7 +215,7 @@ class Worker(Shutdown):
         batched DONE write (:mod:`.completer`), a retry or failure is written at once."""
         run = self.inflight[task.id]
         try:
-            verdict = await execute(self.roost, run, time.monotonic())
+            verdict = await execute(self.roost, run, time.monotonic(), self._events.fire)
             if verdict is None:
                 return
             if verdict.event == "task_succeeded":

@@ -17,6 +17,7 @@ from roost.core.runner import running
 from roost.core.worker import Worker
 
 from . import clientlog
+from .access import runner_options
 from .envelope import envelope_middleware, token_middleware
 from .keys import ROOST, WORKER
 from .listen import listen
@@ -67,7 +68,8 @@ class ApiServer:
     def __init__(self, roost: Roost, worker: Worker | None) -> None:
         self.roost = roost
         self.app = build_app(roost, worker)
-        self._runner = web.AppRunner(self.app, access_log=None, handle_signals=False)
+        cfg = api_settings(roost.settings)
+        self._runner = web.AppRunner(self.app, handle_signals=False, **runner_options(cfg))
         self._socks: list[Any] = []
 
     def bind(self) -> None:

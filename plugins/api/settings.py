@@ -6,6 +6,8 @@ Read like core's tables: ``settings.toml``'s ``[api]`` < ``ROOST_API__<KEY>`` < 
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from roost.core.settings import Settings
 
@@ -20,6 +22,9 @@ class ApiSettings(BaseModel):
     prefix: str = "/api/v4/twitter"
     token: SecretStr | None = None
     max_body_bytes: int = Field(64 * 1024, ge=1024)
+    #: one line per request on the ``roost.access`` logger (see access.py)
+    access_log: bool = True
+    access_log_format: Literal["text", "json"] = "text"
 
     @field_validator("prefix")
     @classmethod

@@ -28,6 +28,7 @@ from ...store.contract import TaskStore, nothing_to_claim
 from ...store.transitions import Transition
 from .changes import apply_changes
 from .client import MOCK_LOCK, connect
+from .counts import MongoCounts
 from .docs import (
     PENDING,
     RUNNING,
@@ -43,7 +44,7 @@ from .steer import MongoSteering
 from .workers import MongoWorkers
 
 
-class MongoStore(MongoSteering, MongoWorkers, TaskStore):
+class MongoStore(MongoCounts, MongoSteering, MongoWorkers, TaskStore):
     """Tasks in one collection; plugin records in collections of their own, same database;
     the operator's calls in :mod:`.steer`, the worker registry in :mod:`.workers`."""
 

@@ -24,6 +24,7 @@ from ...store.contract import TaskStore, first_per_task, nothing_to_claim
 from ...store.transitions import Transition
 from .changes import change_statement
 from .connection import Connection
+from .counts import SQLiteCounts
 from .errors import translate
 from .records import SQLiteRecords
 from .rows import (
@@ -55,7 +56,7 @@ def path_from_url(url: str) -> str:
     return path
 
 
-class SQLiteStore(Steering, WorkerRegistry, TaskStore):
+class SQLiteStore(SQLiteCounts, Steering, WorkerRegistry, TaskStore):
     """One connection per store object, used by one thread at a time. The operator's
     calls are in :mod:`.steer`, the worker registry in :mod:`.workers`."""
 
