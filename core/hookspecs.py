@@ -152,4 +152,5 @@ def task_failed(task: Task, error: str) -> None:
 def task_cancelled(task: Task) -> None:
     """``task`` ended CANCELLED: a PENDING task cancelled through ``Roost.cancel`` (fired in
     the process that cancelled it), or a RUNNING one stopped by its worker once the cancel
-    request reached it. Called on the event loop: must not block."""
+    request reached it (or cancelled by a stopping worker, or by the rescuer once the lease
+    of a dead worker's task expired). Called on the event loop: must not block."""

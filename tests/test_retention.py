@@ -93,10 +93,16 @@ async def test_a_pass_deletes_only_finished_tasks_older_than_their_states_age(
     kept = old[TaskStatus.FAILED] + [t for ids in new.values() for t in ids] + pending + running
     assert present(store, kept) == kept
 
-    # thirty days on, the old FAILED go too; a year on, every finished task, nothing else
-    assert await purge_expired(roost.store, retention, now=cut + 30 * DAY) == {TaskStatus.FAILED: 2}
+    # thirty days on: the old FAILED go, and the new DONE and CANCELLED (7 days) too
+    assert await purge_expired(roost.store, retention, now=cut + 30 * DAY) == {
+        TaskStatus.DONE: 2,
+        TaskStatus.FAILED: 2,
+        TaskStatus.CANCELLED: 2,
+    }
+    assert present(store, kept) == new[TaskStatus.FAILED] + pending + running
+    # a year on: every finished task, and nothing else
     assert await purge_expired(roost.store, retention, now=utcnow() + 365 * DAY) == {
-        s: 2 for s in new
+        TaskStatus.FAILED: 2
     }
     assert present(store, kept) == pending + running
     stats = store.stats()

@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,18 @@ def listed(roost: Roost) -> list[WorkerInfo]:
     return roost.store.sync.list_workers(utcnow())
 
 
+@asynccontextmanager
+async def working(roost: Roost, **kw: Any) -> AsyncIterator[Worker]:
+    """A worker running until the block ends, then stopped gracefully and awaited."""
+    worker = Worker(roost, **kw)
+    job = asyncio.create_task(worker.run())
+    try:
+        yield worker
+    finally:
+        worker.stop()
+        await asyncio.wait_for(job, 20)
+
+
 async def test_a_worker_is_listed_with_its_facts_while_it_runs_and_gone_once_stopped(
     make_settings: Callable[..., Any], url: str
 ) -> None:
@@ -44,40 +57,45 @@ async def test_a_worker_is_listed_with_its_facts_while_it_runs_and_gone_once_sto
     roost = Roost.create(make_settings(store={"url": url}, worker=WORKER), plugins=[plugin])
     await roost.start()
     try:
-        worker = Worker(roost, max_concurrent=2)
-        job = asyncio.create_task(worker.run())
-        [info] = await until(lambda: listed(roost), "the worker to register")
-        assert (info.worker_id, info.host, info.pid) == (
-            worker.id,
-            socket.gethostname(),
-            os.getpid(),
-        )
-        assert (info.running, info.max_concurrent, info.types) == (True, 2, ["JOB"])
-        first_seen = info.last_seen_at
-        assert (info.expires_at - first_seen).total_seconds() == pytest.approx(0.9, abs=0.01)
-        # the heartbeat writes it again, with what the worker is doing
-        tid = (await roost.enqueue("JOB", {"script": ["wait"]})).id
-        [busy] = await until(
-            lambda: [w for w in listed(roost) if w.inflight == 1], "a beat with the task running"
-        )
-        assert busy.last_seen_at > first_seen and busy.started_at == info.started_at
-        plugin.gate.release()
-        worker.stop()
-        await asyncio.wait_for(job, 20)
+        async with working(roost, max_concurrent=2) as worker:
+            [info] = await until(lambda: listed(roost), "the worker to register")
+            assert (info.worker_id, info.host, info.pid) == (
+                worker.id,
+                socket.gethostname(),
+                os.getpid(),
+            )
+            assert (info.running, info.max_concurrent) == (True, 2)
+            assert info.types is not None and "JOB" in info.types  # the types it claims
+            first_seen = info.last_seen_at
+            assert (info.expires_at - first_seen).total_seconds() == pytest.approx(0.9, abs=0.01)
+            # the heartbeat writes it again, with what the worker is doing
+            tid = (await roost.enqueue("JOB", {"script": ["wait"]})).id
+            [busy] = await until(
+                lambda: [w for w in listed(roost) if w.inflight == 1],
+                "a beat with the task running",
+            )
+            assert busy.last_seen_at > first_seen and busy.started_at == info.started_at
+            plugin.gate.release()
         assert roost.store.sync.get(tid).status == TaskStatus.DONE  # type: ignore[union-attr]
         assert listed(roost) == []  # gone at once: a clean stop removes its entry
     finally:
         await roost.close()
 
 
-async def test_a_burst_worker_leaves_no_entry_behind(
+async def test_a_burst_worker_is_listed_while_it_drains_and_leaves_no_entry_behind(
     make_settings: Callable[..., Any], url: str
 ) -> None:
-    roost = Roost.create(make_settings(store={"url": url}, worker=WORKER), plugins=[Scripted()])
+    plugin = Scripted()
+    roost = Roost.create(make_settings(store={"url": url}, worker=WORKER), plugins=[plugin])
     await roost.start()
     try:
-        await roost.enqueue("JOB", {"script": ["ok"]})
-        await asyncio.wait_for(Worker(roost).run(burst=True), 20)
+        await roost.enqueue("JOB", {"script": ["wait"]})
+        worker = Worker(roost)
+        job = asyncio.create_task(worker.run(burst=True))
+        [info] = await until(lambda: listed(roost), "the burst worker to register")
+        assert info.worker_id == worker.id
+        plugin.gate.release()
+        await asyncio.wait_for(job, 20)  # the queue is drained: the burst is over
         assert listed(roost) == []
     finally:
         await roost.close()
@@ -87,11 +105,14 @@ class RegistryDown(SQLiteStore):
     """The SQLite engine whose registry writes fail (as a broken engine's would)."""
 
     failure: type[Exception] = StoreUnavailable
+    tried = 0  # registry writes asked of it
 
     def beat_worker(self, info: WorkerInfo) -> None:
+        RegistryDown.tried += 1
         raise self.failure("the registry is down (on purpose)")
 
     def remove_worker(self, worker_id: str) -> None:
+        RegistryDown.tried += 1
         raise self.failure("the registry is down (on purpose)")
 
 
@@ -120,33 +141,32 @@ async def test_a_failing_registry_never_stops_the_worker(
         store={"url": f"regdown:///{tmp_path / 'roost.db'}"}, worker={**WORKER, "lease": 0.3}
     )
     roost = Roost.create(settings, plugins=[plugin, RegistryDownPlugin(failure)])
+    RegistryDown.tried = 0
     await roost.start()
     try:
-        worker = Worker(roost)
-        job = asyncio.create_task(worker.run())
-        ids = [(await roost.enqueue("JOB", {"script": ["wait"]})).id for _ in range(2)]
-        await until(lambda: plugin.started() == 2, "the tasks to start")
-        # heartbeats go on (each extends the leases, then beats the registry, which fails)
-        leases: set[object] = set()
+        async with working(roost) as worker:
+            ids = [(await roost.enqueue("JOB", {"script": ["wait"]})).id for _ in range(2)]
+            await until(lambda: plugin.started() == 2, "the tasks to start")
+            # heartbeats go on (each extends the leases, then beats the registry, which fails)
+            leases: set[object] = set()
 
-        def extended_twice() -> bool:
-            task = roost.store.sync.get(ids[0])
-            leases.add(task.lease_expires_at if task else None)
-            return len(leases) >= 3
+            def extended_twice() -> bool:
+                task = roost.store.sync.get(ids[0])
+                leases.add(task.lease_expires_at if task else None)
+                return len(leases) >= 3
 
-        await until(extended_twice, "two heartbeats")
-        plugin.gate.release()
-        plugin.gate.release()
-        await until(
-            lambda: all(
-                roost.store.sync.get(t).status == TaskStatus.DONE  # type: ignore[union-attr]
-                for t in ids
-            ),
-            "the tasks to finish",
-        )
-        assert worker.failure is None and worker.status()["running"]
-        worker.stop()
-        await asyncio.wait_for(job, 20)
+            await until(extended_twice, "two heartbeats")
+            plugin.gate.release()
+            plugin.gate.release()
+            await until(
+                lambda: all(
+                    roost.store.sync.get(t).status == TaskStatus.DONE  # type: ignore[union-attr]
+                    for t in ids
+                ),
+                "the tasks to finish",
+            )
+            assert worker.failure is None and worker.status()["running"]
         assert worker.failure is None
+        assert RegistryDown.tried >= 3  # the start, a heartbeat's beat, the removal: all failed
     finally:
         await roost.close()

@@ -37,7 +37,34 @@ def _log_upkeep_failure(done: asyncio.Future[None]) -> None:
         log.warning("store upkeep failed (the next one retries): %s", done.exception())
 
 
-class AsyncStore:
+class RecordCalls:
+    """The records facade of :class:`AsyncStore` (plugin output, always in the store's
+    threads), apart so that each class stays small."""
+
+    async def _in_threads(self, op: Op[T]) -> T:
+        raise NotImplementedError
+
+    async def save_records(
+        self, collection: str, records: Iterable[Mapping[str, Any]], key: str, task_id: str
+    ) -> int:
+        return await self._in_threads(lambda s: s.records.save(collection, records, key, task_id))
+
+    async def find_records(
+        self, collection: str, *, task_id: str | None = None, limit: int = 100
+    ) -> list[dict[str, Any]]:
+        return await self._in_threads(
+            lambda s: s.records.find(collection, task_id=task_id, limit=limit)
+        )
+
+    async def records_found_by(
+        self, collection: str, task_id: str, *, limit: int = 100, after: str | None = None
+    ) -> RecordPage:
+        return await self._in_threads(
+            lambda s: s.records.found_by(collection, task_id, limit=limit, after=after)
+        )
+
+
+class AsyncStore(RecordCalls):
     """Runs a :class:`TaskStore`'s calls off the event loop, or on it when that cannot wait.
 
     ``on_enqueue`` callbacks let an in-process worker wake at once instead of polling.
@@ -216,26 +243,6 @@ class AsyncStore:
 
     async def list_workers(self, now: datetime) -> list[WorkerInfo]:
         return await self._in_threads(lambda s: s.list_workers(now))
-
-    # -- records -------------------------------------------------------------------------
-    async def save_records(
-        self, collection: str, records: Iterable[Mapping[str, Any]], key: str, task_id: str
-    ) -> int:
-        return await self._in_threads(lambda s: s.records.save(collection, records, key, task_id))
-
-    async def find_records(
-        self, collection: str, *, task_id: str | None = None, limit: int = 100
-    ) -> list[dict[str, Any]]:
-        return await self._in_threads(
-            lambda s: s.records.find(collection, task_id=task_id, limit=limit)
-        )
-
-    async def records_found_by(
-        self, collection: str, task_id: str, *, limit: int = 100, after: str | None = None
-    ) -> RecordPage:
-        return await self._in_threads(
-            lambda s: s.records.found_by(collection, task_id, limit=limit, after=after)
-        )
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

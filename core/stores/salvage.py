@@ -125,22 +125,26 @@ class Salvage:
         self.problems.append(f"{field} is not 0/1 or a boolean: {_shown(value)}")
         return False
 
-    def errors(self, field: str, value: Any) -> list[AttemptError]:
-        """An error history: a list of ``{attempt, at, error}``; the entries that are not
-        are left out (and noted), the newest :data:`ERRORS_KEPT` kept."""
-        if value is None or value is _UNREAD:
-            return []
+    def errors(self, value: Any) -> list[AttemptError]:
+        """An error history: a list (or, SQLite, its JSON text) of ``{attempt, at, error}``,
+        the newest :data:`ERRORS_KEPT`. It is for people, not for running the task: what
+        does not read is left out without making the task unreadable (the next error
+        written starts a history that is not an array again)."""
+        if isinstance(value, str):
+            try:
+                value = from_json(value)
+            except ValueError:
+                return []
         if not isinstance(value, list | tuple):
-            self.problems.append(f"{field} is a JSON {_kind(value)}, not an array")
             return []
         out = []
-        for i, entry in enumerate(value):
-            attempt = as_int(entry.get("attempt"), 0) if isinstance(entry, dict) else None
-            if attempt is None or not isinstance(entry.get("error"), str):
-                self.problems.append(f"{field}[{i}] is not {{attempt, at, error}}")
+        for entry in value:
+            if not isinstance(entry, dict) or not isinstance(entry.get("error"), str):
                 continue
-            at = self.time(f"{field}[{i}].at", entry.get("at"), required=True)
-            out.append(AttemptError(attempt, at or MIN_TIME, entry["error"]))
+            attempt, at = as_int(entry.get("attempt"), 0), Salvage(ms=self.ms)
+            when = at.time("at", entry.get("at"), required=True)
+            if attempt is not None and when is not None and not at.problems:
+                out.append(AttemptError(attempt, when, entry["error"]))
         return out[-ERRORS_KEPT:]
 
     def task(self, **fields: Any) -> Task:
@@ -158,6 +162,8 @@ def _kind(value: Any) -> str:
         return "number"
     if isinstance(value, list | tuple):
         return "array"
+    if isinstance(value, dict):
+        return "object"
     return type(value).__name__
 
 

@@ -3,8 +3,8 @@
 One asyncio loop: the poll loop (:meth:`Worker._poll_iteration`) claims at most the free
 slots, :mod:`.maintenance` heartbeats every ``lease/3`` (stopping the runs an operator
 cancelled; :mod:`.registry` beats with it) and rescues expired leases every
-``recovery_interval``, when :mod:`.retention` also deletes old finished tasks; :mod:`.executor` runs one task to its verdict, :mod:`.completer`
-batches the DONE writes. Signals are not handled here (the CLI does that): call
+``recovery_interval`` (:mod:`.retention` purges old finished tasks as often),
+:mod:`.executor` runs one task to its verdict, :mod:`.completer` batches the DONE writes. Signals are not handled here (the CLI does that): call
 :meth:`Worker.stop`. How it stops, within a bound, is in :mod:`.shutdown`. A damaged store
 or an unhandled error stops it for good: :attr:`Worker.failure`, raised by :meth:`Worker.run`.
 """
@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 from .. import lifecycle
 from ..errors import StoreCorrupt, StoreUnavailable
 from ..models import Task
-from ..store.transitions import Retry
 from . import completer, maintenance, retention
 from .completer import Completer
 from .events import Events
@@ -89,21 +88,15 @@ class Worker(Shutdown):
         log.info(
             "worker start id=%s concurrency=%d lease=%gs", self.id, self.max_concurrent, self.lease
         )
-        self._registration = Registration(
-            self.store, self.id, self.lease / 3, self.max_concurrent, self.types
-        )
-        self._registration.start(True, 0)
+        self._registration = Registration(self)
+        self._registration.start()
+        every = partial(maintenance.every, self._fatal)
         background = [
-            asyncio.create_task(
-                maintenance.every(self._fatal, self.lease / 3, self._heartbeat), name="heartbeat"
-            ),
+            asyncio.create_task(every(self.lease / 3, self._heartbeat), name="heartbeat"),
             asyncio.create_task(  # a burst recovers before it decides the queue is empty
-                maintenance.every(self._fatal, cfg.recovery_interval, self._recover, now=not burst),
-                name="recovery",
+                every(cfg.recovery_interval, self._recover, now=not burst), name="recovery"
             ),
-            asyncio.create_task(
-                maintenance.every(self._fatal, cfg.recovery_interval, self._purge), name="retention"
-            ),
+            asyncio.create_task(every(cfg.recovery_interval, self._purge), name="retention"),
         ]
         # the poll loop is a task of its own: a stop() while it waits for a claim stuck on
         # a locked database starts the shutdown clock at once, not when that claim returns
@@ -228,9 +221,7 @@ class Worker(Shutdown):
             if verdict.event == "task_succeeded":
                 self._completer.add(run, verdict)
                 return
-            if isinstance(verdict.change, Retry):  # a cancel requested meanwhile wins
-                requested = await maintenance.cancel_requested(self.store, run)
-                verdict = lifecycle.unless_cancelled(verdict, requested)
+            verdict = await maintenance.unless_cancelled(self.store, run, verdict)
             applied = await completer.write(self.store, [verdict], self.lease / 2)
             if applied is not None:
                 lifecycle.announce([verdict], applied, self._events.fire)
@@ -242,7 +233,7 @@ class Worker(Shutdown):
     # -- background ---------------------------------------------------------------------
     async def _heartbeat(self) -> None:
         await maintenance.heartbeat(self.store, self.id, self.inflight, self.lease)
-        await self._registration.beat(self.is_running, len(self.inflight))
+        await self._registration.beat()
 
     async def _purge(self) -> None:
         await retention.purge_expired(self.store, self.roost.settings.retention)

@@ -14,6 +14,7 @@ fire the events. A worker runs it every ``recovery_interval``; ``POST /queue/rec
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -24,6 +25,7 @@ from ..errors import StoreCorrupt, StoreUnavailable
 from ..models import Task, utcnow
 from ..retry import RetryPolicy
 from ..store import AsyncStore, TaskStore
+from ..store.transitions import Retry
 from .events import Events
 from .runs import Run
 
@@ -115,15 +117,19 @@ async def heartbeat(store: AsyncStore, worker_id: str, runs: dict[str, Run], lea
         stop_requested(runs, leases, await store.cancel_requested(sorted(held)))
 
 
-async def cancel_requested(store: AsyncStore, run: Run) -> bool:
-    """Whether ``run``'s cancel was requested: known since a heartbeat, or asked now (before
-    a re-queue). Unknown when the store is away: the engine's own rule then decides."""
-    if run.cancelling:
-        return True
-    try:
-        return run.task.id in await store.cancel_requested([run.task.id])
-    except StoreUnavailable:
-        return False
+async def unless_cancelled(
+    store: AsyncStore, run: Run, verdict: lifecycle.Verdict
+) -> lifecycle.Verdict:
+    """``verdict``, or CANCELLED instead of a retry when ``run``'s cancel was requested:
+    known since a heartbeat, or asked now. Unknown when the store is away: the engine's
+    own rule (a requested cancel wins over a re-queue) then decides, unannounced."""
+    if not isinstance(verdict.change, Retry):
+        return verdict
+    requested = run.cancelling
+    if not requested:
+        with contextlib.suppress(StoreUnavailable):
+            requested = run.task.id in await store.cancel_requested([run.task.id])
+    return lifecycle.unless_cancelled(verdict, requested)
 
 
 def stop_requested(runs: dict[str, Run], leases: dict[str, str], requested: set[str]) -> None:

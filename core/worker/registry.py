@@ -14,9 +14,12 @@ import os
 import socket
 import time
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from ..models import WorkerInfo, iso, utcnow
-from ..store import AsyncStore
+
+if TYPE_CHECKING:
+    from .loop import Worker
 
 log = logging.getLogger("roost.worker")
 MISSED_BEATS = 3  # heartbeats a worker may miss before it counts as dead
@@ -25,26 +28,19 @@ MISSED_BEATS = 3  # heartbeats a worker may miss before it counts as dead
 class Registration:
     """One worker's registry entry: its fixed facts, and the write under way (one at a time)."""
 
-    def __init__(
-        self,
-        store: AsyncStore,
-        worker_id: str,
-        interval: float,
-        max_concurrent: int,
-        types: list[str],
-    ) -> None:
-        self._store = store
-        self.worker_id = worker_id
-        self._valid = timedelta(seconds=MISSED_BEATS * interval)
-        self._max_concurrent = max_concurrent
-        self._types = list(types)
+    def __init__(self, worker: Worker) -> None:
+        self._worker = worker
+        self._store = worker.store
+        self.worker_id = worker.id
+        self._valid = timedelta(seconds=MISSED_BEATS * worker.lease / 3)  # heartbeats: lease/3
         self._host = socket.gethostname()
         self._started_at = utcnow()
         self._writing: asyncio.Future[None] | None = None
         self._removed = False
 
-    def info(self, running: bool, inflight: int) -> WorkerInfo:
-        now = utcnow()
+    def info(self) -> WorkerInfo:
+        """The worker as it is now (its ``running`` and ``inflight`` change)."""
+        worker, now = self._worker, utcnow()
         return WorkerInfo(
             worker_id=self.worker_id,
             host=self._host,
@@ -52,22 +48,22 @@ class Registration:
             started_at=self._started_at,
             last_seen_at=now,
             expires_at=now + self._valid,
-            running=running,
-            inflight=inflight,
-            max_concurrent=self._max_concurrent,
-            types=self._types,
+            running=worker.is_running,
+            inflight=len(worker.inflight),
+            max_concurrent=worker.max_concurrent,
+            types=list(worker.types),
         )
 
-    def start(self, running: bool, inflight: int) -> None:
+    def start(self) -> None:
         """Write the entry in the background (the worker does not wait for it to claim)."""
         if not self._removed and (self._writing is None or self._writing.done()):
-            self._writing = asyncio.ensure_future(self._write(self.info(running, inflight)))
+            self._writing = asyncio.ensure_future(self._write(self.info()))
 
-    async def beat(self, running: bool, inflight: int) -> None:
+    async def beat(self) -> None:
         """Write the entry again; a write still under way is not doubled. A caller that is
         cancelled (a stopping worker) does not cut the write short: :meth:`remove` waits
         for it, so that no late beat brings a removed entry back."""
-        self.start(running, inflight)
+        self.start()
         if self._writing is not None:
             await asyncio.shield(self._writing)
 

@@ -137,9 +137,11 @@ def change_ops(
     them can match. ``attempts`` is the task's count as read just before (for the history
     entry; the match then also requires it, so the entry cannot name another run).
 
-    A re-queue (:class:`Retry`, :class:`Release`) is two: the first matches only a task
-    whose cancel was requested and ends it CANCELLED (the cancel wins), the second is the
-    re-queue itself, for a task with no cancel requested."""
+    A re-queue (:class:`Retry`, :class:`Release`) is two: the re-queue itself, for a task
+    with no cancel requested, then one that matches only a task whose cancel was requested
+    and ends it CANCELLED (the cancel wins). In this order a cancel requested between the
+    two still meets one of them: the second, or :meth:`~.steer.MongoSteering.cancel` then
+    finds the task PENDING and ends it at once."""
     match = fence(change)
     if attempts is not None:
         match["attempts"] = attempts
@@ -170,14 +172,14 @@ def change_ops(
     run_at, charge = (now, False) if isinstance(change, Release) else (change.run_at, change.charge)
     give_back = {} if charge else {"$inc": {"attempts": -1}}
     last = {} if error is None else {"lastError": error}
-    cancelled = {"$set": {**ended, **last, "status": CANCELLED}, "$unset": FINISH}
+    cancelled = {"$set": {**ended, **last, "status": CANCELLED}, "$unset": {**FINISH, **_UNLOCK}}
     back = {"$set": {**last, "status": PENDING, "nextRunAt": run_at, "updatedAt": now}}
     return [
-        ({**match, "cancelRequested": True}, {**cancelled, **give_back, **history}),
         (
             {**match, "cancelRequested": {"$ne": True}},
             {**back, "$unset": _UNLOCK, **give_back, **history},
         ),
+        ({**match, "cancelRequested": True}, {**cancelled, **give_back, **history}),
     ]
 
 

@@ -22,9 +22,9 @@ _STILL_EXPIRED = " AND lease_expires_at < ?"
 _HISTORY = (
     f"(SELECT CASE WHEN json_array_length(e) > {ERRORS_KEPT} THEN json_remove(e, '$[0]')"
     " ELSE e END"
-    " FROM (SELECT json_insert(CASE WHEN json_valid(errors) AND json_type(errors) = 'array'"
-    " THEN errors ELSE '[]' END, '$[#]', json_object('attempt', attempts, 'at', ?,"
-    " 'error', ?)) AS e))"
+    " FROM (SELECT json_insert(CASE WHEN NOT json_valid(errors) THEN '[]'"
+    " WHEN json_type(errors) = 'array' THEN errors ELSE '[]' END,"
+    " '$[#]', json_object('attempt', attempts, 'at', ?, 'error', ?)) AS e))"
 )
 _DONE = (
     "UPDATE tasks SET status = 'DONE', result = ?, updated_at = ?, finished_at = ?,"

@@ -77,6 +77,8 @@ class SQLiteRecords(RecordStore):
         """Pages on ``record_tasks``' key ``(collection, task_id, seq)``: ``next`` is the
         last ``seq`` of the page, as text."""
         start = _position(after)
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1 (got {limit})")
         with self._read() as conn:
             rows = conn.execute(
                 "SELECT t.seq, t.key, r.doc FROM record_tasks t JOIN records r"

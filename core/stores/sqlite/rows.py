@@ -237,5 +237,5 @@ def salvage(row: dict[str, Any]) -> Task:
         checkpoint=s.obj("checkpoint", s.json("checkpoint", row.get("checkpoint"))),
         dedupe_key=s.text("dedupe_key", row.get("dedupe_key")),
         cancel_requested=s.flag("cancel_requested", row.get("cancel_requested")),
-        errors=s.errors("errors", s.json("errors", row.get("errors"))),
+        errors=s.errors(row.get("errors")),
     )

@@ -66,14 +66,15 @@ def _arms(
     """``SELECT *`` of up to ``limit`` rows per status, merged: one compound statement. The
     status is written into the SQL (an enum value), not bound: a partial index is usable
     only for a query whose ``WHERE`` names its status literally."""
-    arms, out = [], []
-    for status in statuses:
-        arms.append(
-            f"SELECT * FROM (SELECT * FROM tasks {how(status)} WHERE status = '{status.value}'"
-            f"{where} ORDER BY {order} LIMIT ?)"
-        )
-        out.extend([*params, limit])
-    return " UNION ALL ".join(arms) + f" ORDER BY {order} LIMIT ?", [*out, limit]
+    arms = [
+        f"SELECT * FROM tasks {how(status)} WHERE status = '{status.value}'{where}"
+        f" ORDER BY {order} LIMIT ?"
+        for status in statuses
+    ]
+    if len(arms) == 1:
+        return arms[0], [*params, limit]
+    merged = " UNION ALL ".join(f"SELECT * FROM ({arm})" for arm in arms)
+    return f"{merged} ORDER BY {order} LIMIT ?", [*params, limit] * len(arms) + [limit]
 
 
 class Steering:
@@ -90,6 +91,8 @@ class Steering:
             where, params = " AND id < ?", [query.before]
         if query.type is not None:
             where, params = where + " AND type = ?", [*params, query.type]
+        if query.limit <= 0:  # (a negative LIMIT is no limit to SQLite)
+            return []
         if query.statuses is None:
             sql = f"SELECT * FROM tasks WHERE 1{where} ORDER BY id DESC LIMIT ?"
             args = [*params, query.limit]
