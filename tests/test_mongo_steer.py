@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from bson import ObjectId
 from mongo_wire import with_database
 from pymongo import MongoClient, monitoring
 from roost.core.models import (
@@ -69,6 +70,17 @@ def test_an_error_with_dollars_is_stored_as_text(store: TaskStore) -> None:
     lease = claim_all(store)[tid]
     assert store.apply([Retry(tid, lease, utcnow(), "$attempts {'$inc': 1}")]) == [True]
     assert [e.error for e in get(store, tid).errors] == ["$attempts {'$inc': 1}"]
+
+
+def test_a_history_that_is_not_an_array_starts_anew(store: TaskStore) -> None:
+    """A document written by hand or another tool with ``errors`` of another type: $push
+    would refuse the write (and the worker's Fail would never land); it starts a new one."""
+    [tid] = add(store)
+    lease = claim_all(store)[tid]
+    mongo(store).tasks.update_one({"_id": ObjectId(tid)}, {"$set": {"errors": "garbled"}})
+    assert get(store, tid).errors == []
+    assert store.apply([Fail(tid, lease, "no")]) == [True]
+    assert [(e.attempt, e.error) for e in get(store, tid).errors] == [(1, "no")]
 
 
 def test_an_uncharged_retry_records_the_attempt_it_ended(store: TaskStore) -> None:

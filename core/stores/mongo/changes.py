@@ -27,11 +27,11 @@ def apply_changes(
     now = utcnow()
     out = [False] * len(changes)
     todo = [i for i, first in enumerate(first_per_task(changes)) if first]
-    counts = _attempts(tasks, [changes[i] for i in todo if adds_error(changes[i])])
+    counts = _attempts(tasks, [changes[i] for i in todo if adds_error(changes[i]) is not None])
     ops = [
         (i, match, update)
         for i in todo
-        if not adds_error(changes[i]) or changes[i].task_id in counts
+        if adds_error(changes[i]) is None or changes[i].task_id in counts
         for match, update in change_ops(changes[i], now, counts.get(changes[i].task_id))
     ]
     if not ops:
@@ -64,17 +64,18 @@ def apply_changes(
     return out
 
 
-def _attempts(tasks: Collection[Any], changes: Sequence[Transition]) -> dict[str, Any]:
-    """``{task_id: attempts}`` of those ``changes`` whose task is RUNNING under their lease."""
+def _attempts(tasks: Collection[Any], changes: Sequence[Transition]) -> dict[str, tuple[Any, Any]]:
+    """``{task_id: (attempts, errors)}`` of those ``changes`` whose task is RUNNING under
+    their lease."""
     if not changes:
         return {}
     leases = {c.task_id: c.lease_id for c in changes}
     docs = tasks.find(
         {"_id": {"$in": [oid(t) for t in leases]}, "status": RUNNING},
-        {"attempts": 1, "leaseId": 1},
+        {"attempts": 1, "leaseId": 1, "errors": 1},
     )
     return {
-        str(d["_id"]): d.get("attempts")
+        str(d["_id"]): (d.get("attempts"), d.get("errors"))
         for d in docs
         if d.get("leaseId") == leases.get(str(d["_id"]))
     }

@@ -9,9 +9,9 @@ from typing import Any
 
 from bson import ObjectId
 
-from ...models import ERRORS_KEPT, AttemptError, NewTask, Task, TaskStatus
+from ...models import ERRORS_KEPT, NewTask, Task, TaskStatus
 from ...store.transitions import Cancel, Checkpoint, Done, Fail, Release, Retry, Transition
-from ..salvage import Salvage, as_int
+from ..salvage import Salvage
 
 RUNNING = TaskStatus.RUNNING.value
 PENDING = TaskStatus.PENDING.value
@@ -46,24 +46,9 @@ def doc_to_task(doc: Mapping[str, Any]) -> Task:
         last_error=s.text("lastError", doc.get("lastError")),
         checkpoint=s.obj("checkpoint", doc.get("checkpoint")),
         dedupe_key=s.text("dedupeKey", doc.get("dedupeKey")),
-        cancel_requested=doc.get("cancelRequested") is True,
-        errors=read_errors(doc.get("errors")),
+        cancel_requested=s.flag("cancelRequested", doc.get("cancelRequested")),
+        errors=s.errors(doc.get("errors")),
     )
-
-
-def read_errors(value: Any) -> list[AttemptError]:
-    """The error history; entries that are not ``{attempt, at, error}`` are left out (it is
-    what a person reads, never what a worker acts on: a garbled one must not fail a task)."""
-    if not isinstance(value, list):
-        return []
-    out = []
-    for entry in value:
-        if not isinstance(entry, Mapping):
-            continue
-        attempt, at, error = as_int(entry.get("attempt"), 0), entry.get("at"), entry.get("error")
-        if attempt is not None and isinstance(at, datetime) and isinstance(error, str):
-            out.append(AttemptError(attempt, at, error))
-    return out
 
 
 def oid(task_id: str) -> ObjectId | str:
@@ -131,11 +116,12 @@ def adds_error(change: Transition) -> str | None:
 
 
 def change_ops(
-    change: Transition, now: datetime, attempts: int | None = None
+    change: Transition, now: datetime, read: tuple[Any, Any] | None = None
 ) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """The ``(match, update)`` pairs that carry out ``change`` at ``now``; at most one of
-    them can match. ``attempts`` is the task's count as read just before (for the history
-    entry; the match then also requires it, so the entry cannot name another run).
+    them can match. ``read`` is the task's ``(attempts, errors)`` as read just before, for
+    the history entry (the match then requires that count: the entry cannot name another
+    run).
 
     A re-queue (:class:`Retry`, :class:`Release`) is two: the re-queue itself, for a task
     with no cancel requested, then one that matches only a task whose cancel was requested
@@ -143,21 +129,17 @@ def change_ops(
     two still meets one of them: the second, or :meth:`~.steer.MongoSteering.cancel` then
     finds the task PENDING and ends it at once."""
     match = fence(change)
-    if attempts is not None:
-        match["attempts"] = attempts
     error = adds_error(change)
-    history = (
-        {}
-        if error is None or attempts is None
-        else {
-            "$push": {
-                "errors": {
-                    "$each": [{"attempt": attempts, "at": now, "error": error}],
-                    "$slice": -ERRORS_KEPT,
-                }
-            }
-        }
-    )
+    push: dict[str, Any] = {}  # the history entry: {"$push": ...}
+    reset: dict[str, Any] = {}  # or, over a field that is not an array, a new history
+    if error is not None and read is not None:
+        attempts, errors = read
+        match["attempts"] = attempts
+        entry = {"attempt": attempts, "at": now, "error": error}
+        if errors is None or isinstance(errors, list):
+            push = {"$push": {"errors": {"$each": [entry], "$slice": -ERRORS_KEPT}}}
+        else:  # $push would refuse the write
+            reset = {"errors": [entry]}
     if isinstance(change, Checkpoint):
         return [(match, {"$set": {"checkpoint": change.data, "updatedAt": now}})]
     if isinstance(change, Done):
@@ -165,21 +147,21 @@ def change_ops(
         return [(match, {"$set": done, "$unset": FINISH})]
     ended = {"updatedAt": now, "finishedAt": now}
     if isinstance(change, Fail):
-        failed = {**ended, "status": "FAILED", "lastError": change.error}
-        return [(match, {"$set": failed, "$unset": FINISH, **history})]
+        failed = {**ended, **reset, "status": "FAILED", "lastError": change.error}
+        return [(match, {"$set": failed, "$unset": FINISH, **push})]
     if isinstance(change, Cancel):
         return [(match, {"$set": {**ended, "status": CANCELLED}, "$unset": FINISH})]
     run_at, charge = (now, False) if isinstance(change, Release) else (change.run_at, change.charge)
     give_back = {} if charge else {"$inc": {"attempts": -1}}
-    last = {} if error is None else {"lastError": error}
+    last = {**reset} if error is None else {**reset, "lastError": error}
     cancelled = {"$set": {**ended, **last, "status": CANCELLED}, "$unset": {**FINISH, **_UNLOCK}}
     back = {"$set": {**last, "status": PENDING, "nextRunAt": run_at, "updatedAt": now}}
     return [
         (
             {**match, "cancelRequested": {"$ne": True}},
-            {**back, "$unset": _UNLOCK, **give_back, **history},
+            {**back, "$unset": _UNLOCK, **give_back, **push},
         ),
-        ({**match, "cancelRequested": True}, {**cancelled, **give_back, **history}),
+        ({**match, "cancelRequested": True}, {**cancelled, **give_back, **push}),
     ]
 
 
