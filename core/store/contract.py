@@ -16,6 +16,7 @@ from datetime import datetime
 
 from ..models import NewTask, QueueStats, Task, TaskQuery, TaskStatus, WorkerInfo
 from ..records import RecordStore
+from ..series import FinishedMinute, QueueSample
 from .transitions import Transition
 
 
@@ -168,6 +169,26 @@ class TaskStore(abc.ABC):
     def upkeep(self) -> None:
         """Maintenance that writes through :meth:`nowait` skip (SQLite: a WAL checkpoint)."""
         return None
+
+    # -- the dashboard's last hour (see :mod:`roost.core.series`) --
+
+    @abc.abstractmethod
+    def finished_minutes(
+        self, start: datetime, end: datetime, sampled: int
+    ) -> list[FinishedMinute]:
+        """The tasks that finished in ``[start, end)``, grouped by ``finished_at`` minute
+        (minutes with none left out), through the index on ``finished_at``: counts by
+        status, and the wait/run times of up to ``sampled`` of each minute's newest ones
+        that ran (claimed: ``locked_at`` set)."""
+
+    @abc.abstractmethod
+    def add_queue_sample(self, sample: QueueSample) -> None:
+        """Store ``sample`` (one per minute and worker: the depth replaced, the retries
+        added); samples older than :data:`~roost.core.series.KEEP_SAMPLES` are deleted."""
+
+    @abc.abstractmethod
+    def queue_samples(self, since: datetime) -> list[QueueSample]:
+        """Every sample of a minute at or after ``since``, oldest minute first."""
 
 
 def first_per_task(changes: Sequence[Transition]) -> list[bool]:

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
 
+from .. import series
 from ..errors import StoreUnavailable
 from ..models import NewTask, QueueStats, RecordPage, Task, TaskQuery, TaskStatus, WorkerInfo
 from .contract import TaskStore
@@ -243,6 +244,20 @@ class AsyncStore(RecordCalls):
 
     async def list_workers(self, now: datetime) -> list[WorkerInfo]:
         return await self._in_threads(lambda s: s.list_workers(now))
+
+    async def queue_series(self, now: datetime) -> dict[str, Any]:
+        """The last hour per minute (:func:`roost.core.series.build`), both reads in one
+        thread hop."""
+
+        def read(store: TaskStore) -> dict[str, Any]:
+            start, end = series.window(now)
+            finished = store.finished_minutes(start, end, series.SAMPLED)
+            return series.build(now, finished, store.queue_samples(start))
+
+        return await self._in_threads(read)
+
+    async def add_queue_sample(self, sample: series.QueueSample) -> None:
+        await self._in_threads(lambda s: s.add_queue_sample(sample))
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

@@ -26,6 +26,7 @@ class Events:
 
     def __init__(self, pm: pluggy.PluginManager) -> None:
         self._hook = pm.hook
+        self.retried = 0  # task_retried fired so far (the queue samples count them)
         self.refresh()
 
     def refresh(self) -> None:
@@ -33,6 +34,8 @@ class Events:
         self._listened = {n for n in TASK_EVENTS if getattr(self._hook, n).get_hookimpls()}
 
     def fire(self, name: str, **kwargs: Any) -> None:
+        if name == "task_retried":
+            self.retried += 1
         if name not in self._listened:  # nobody listens: skip pluggy's call (2 a task)
             return
         try:
