@@ -126,6 +126,12 @@ class Roost(Steering):
                 self._runtime = runtime
             return self._runtime
 
+    @property
+    def started_runtime(self) -> Any:
+        """The runtime if a task started it in this process already, else None (for status
+        pages, which must not start a browser to look at it)."""
+        return self._runtime
+
     async def close(self) -> None:
         if self._runtime is not None:
             runtime, self._runtime = self._runtime, None
