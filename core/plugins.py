@@ -40,6 +40,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "roost.plugins.twitter_search",
     "roost.plugins.twitter_account",
     "roost.plugins.api",
+    "roost.plugins.dashboard",
 )
 
 
