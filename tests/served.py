@@ -1,4 +1,5 @@
-"""A real ``roost serve --no-worker`` process on a fresh SQLite file, for tests over real sockets."""
+"""A real ``roost serve`` process (``--no-worker`` unless asked) on a fresh SQLite file, for
+tests over real sockets."""
 
 from __future__ import annotations
 
@@ -32,19 +33,24 @@ class Served:
 
 
 @contextmanager
-def serve(folder: Path) -> Iterator[Served]:
-    """Start it with only these ``ROOST_*`` settings, wait for ``/health``, stop it after."""
+def serve(
+    folder: Path, *, env: dict[str, str] | None = None, worker: bool = False
+) -> Iterator[Served]:
+    """Start it with only these ``ROOST_*`` settings (and ``env``'s), wait for ``/health``,
+    stop it after."""
     port = free_port()
+    extra = env or {}
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROOST_")}
     env.update(
         ROOST_STORE__URL=f"sqlite:///{folder / 'roost.db'}",
         ROOST_API__PORT=str(port),
         ROOST_NO_ENTRY_POINTS="1",
     )
+    env.update(extra)
     log = folder / "serve.log"
     with log.open("wb") as stderr:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "roost.core.cli", "serve", "--no-worker"],
+            [sys.executable, "-m", "roost.core.cli", "serve", *([] if worker else ["--no-worker"])],
             cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
         )
     served = Served(port, log, proc)
