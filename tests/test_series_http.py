@@ -3,26 +3,22 @@
 The series is read from the store (the store's calls are tested on every engine in
 ``test_store_series.py``); here: the route's shape, that two API processes on one database
 answer the same, the token rule, and the slots of a runtime with session slots (the
-Playwright runtime's own :class:`SlotPool`, without a browser).
+Playwright runtime's own :class:`SlotPool`, without a browser: ``slotted_runtime.py``).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
+import slotted_runtime
 from aiohttp.test_utils import TestClient
 from roost.core.app import Roost
-from roost.core.hookspecs import hookimpl
 from roost.core.models import utcnow
 from roost.core.series import MINUTES, QueueSample, minute_of
 from roost.core.store import Done
-from roost.core.tasktypes import RuntimeSpec
 from roost.core.worker import Worker
 from roost.plugins.api.app import make_app
-from roost.plugins.runtime_playwright.settings import SessionSettings
-from roost.plugins.runtime_playwright.slots import SlotPool
 
 P = "/api/v4/twitter"
 Client = Callable[..., Any]
@@ -66,32 +62,10 @@ async def test_the_series_needs_the_token_when_one_is_set(
     assert (await client.get(f"{P}/queue/series", headers=good)).status == 200
 
 
-class Slotted:
-    """A runtime with session slots, as the Playwright runtime has them."""
-
-    def __init__(self, _: object) -> None:
-        sessions = [
-            SessionSettings(name=n, auth_token="a", ct0="c") for n in ("main", "spare", "old")
-        ]
-        self.slots = SlotPool(sessions)
-        self.slots.cool(self.slots.slots[1], time.time() + 600, "rate limited")
-        self.slots.retire(self.slots.slots[2], "account locked")
-
-    async def start(self) -> None: ...
-
-    async def close(self) -> None: ...
-
-
-class SlottedPlugin:
-    @hookimpl
-    def register_runtimes(self, register: Callable[[RuntimeSpec], None]) -> None:
-        register(RuntimeSpec("slotted", Slotted))
-
-
 async def test_the_slots_of_the_runtime_in_this_process(
     aiohttp_client: Client, make_settings: Callable[..., Any]
 ) -> None:
-    roost = Roost.create(make_settings(runtime={"name": "slotted"}), plugins=[SlottedPlugin()])
+    roost = Roost.create(make_settings(runtime={"name": "slotted"}), plugins=[slotted_runtime])
     worker = Worker(roost)
     client = await aiohttp_client(make_app(roost, worker))
     await worker.roost.runtime()  # started by the worker's start-up or its first task

@@ -3,7 +3,9 @@ Chromium (a fresh tab per test; a script error in the page fails the test)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from dashkit import TOKEN, Api, chromium_path, enqueue_mix, started
@@ -30,8 +32,10 @@ def guarded_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         yield api
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Module-scoped on purpose: Playwright's sync API runs an event loop in this thread
+    while it is open, and the async tests of later modules need the thread free of one."""
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium_path(), headless=True)
         yield browser
@@ -48,3 +52,16 @@ def page(browser: Browser) -> Iterator[Page]:
     yield page
     context.close()
     assert not errors, errors
+
+
+@pytest.fixture(scope="module")
+def slotted_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """An API whose in-process worker runs the ``slotted`` runtime (tests/slotted_runtime.py)."""
+    here = str(Path(__file__).parent.parent)  # tests/, where slotted_runtime.py is
+    env = {
+        "ROOST_PLUGINS__MODULES": '["slotted_runtime"]',
+        "ROOST_RUNTIME__NAME": "slotted",
+        "PYTHONPATH": os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p),
+    }
+    with started(tmp_path_factory.mktemp("slotted"), env) as served:
+        yield Api(served)

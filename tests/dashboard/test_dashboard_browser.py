@@ -150,6 +150,19 @@ def test_the_workers_page_lists_the_registry(page: Page, api: Api) -> None:
     expect(page.locator("#slots")).to_contain_text("mock runtime has no session slots")
 
 
+def test_the_workers_page_shows_the_runtime_session_slots(page: Page, slotted_api: Api) -> None:
+    slots = {s["name"]: s for s in slotted_api.call("GET", "/runtime/slots")["slots"]}
+    dashboard(page, slotted_api, "workers")
+    expect(page.locator('tr[data-slot="main"] [data-state]')).to_have_text("free")
+    spare = page.locator('tr[data-slot="spare"]')
+    expect(spare.locator("[data-state]")).to_have_text("cooling")
+    expect(spare).to_contain_text("rate limited")
+    expect(spare.locator("time")).to_have_attribute("datetime", slots["spare"]["coolUntil"])
+    old = page.locator('tr[data-slot="old"]')
+    expect(old.locator("[data-state]")).to_have_text("retired")
+    expect(old).to_contain_text("account locked")
+
+
 def test_with_a_token_the_dashboard_asks_once_and_refuses_a_wrong_one(
     page: Page, guarded_api: Api
 ) -> None:
