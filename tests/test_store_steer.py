@@ -227,6 +227,45 @@ def test_a_completion_racing_a_cancel_wins_and_clears_the_request(store: TaskSto
     assert store.stats().cancelled == 0
 
 
+def test_a_cancel_and_a_completion_applied_at_once_never_both_land(
+    engine: str, open_store: Callable[[], TaskStore]
+) -> None:
+    """Two workers' writes on the same runs at the same moment (threads with their own
+    connections): per task exactly one of Done and Cancel is applied, and the task ends in
+    the winner's state with the request cleared."""
+    store = open_store()
+    tasks = running(store, 40)
+    for task in tasks:
+        assert store.cancel(task.id) is not None
+    stores = [open_store(), open_store()] if engine != "mongomock" else [store, store]
+    outcomes: dict[str, list[bool]] = {"done": [], "cancel": []}
+    gate = threading.Barrier(2)
+
+    def write(name: str, other: TaskStore) -> None:
+        gate.wait()
+        for task in tasks if name == "done" else reversed(tasks):
+            change = Done(task.id, lease(task)) if name == "done" else Cancel(task.id, lease(task))
+            outcomes[name].append(other.apply([change])[0])
+
+    threads = [
+        threading.Thread(target=write, args=(name, other))
+        for name, other in zip(("done", "cancel"), stores, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    won_done = dict(zip(ids(tasks), outcomes["done"], strict=True))
+    won_cancel = dict(zip(ids(tasks)[::-1], outcomes["cancel"], strict=True))
+    for task in tasks:
+        assert won_done[task.id] != won_cancel[task.id], task.id  # exactly one landed
+        final = get(store, task.id)
+        assert final.status == (DONE if won_done[task.id] else CANCELLED)
+        assert final.cancel_requested is False and final.finished_at is not None
+    s = store.stats()
+    assert s.done + s.cancelled == 40 and s.running == 0
+
+
 @pytest.mark.parametrize("way", ["retry", "release", "rescue"])
 def test_a_requeue_of_a_task_being_cancelled_ends_it_cancelled(store: TaskStore, way: str) -> None:
     [task] = running(store)
