@@ -17,7 +17,7 @@ from .procs import Proc, Procs, wait_until
 
 pytestmark = pytest.mark.slow
 
-LEASE = 1.5  # a heartbeat every 0.5 s; an entry is valid for three (1.5 s)
+LEASE = 3.0  # a heartbeat every second; an entry is valid for three (3 s)
 
 
 def live(db: TaskStore) -> dict[int, WorkerInfo]:
@@ -51,11 +51,11 @@ def test_every_worker_process_is_listed_until_it_stops_or_dies(db: TaskStore, pr
     stopped = workers[0]
     stopped.signal(signal.SIGTERM)
     assert stopped.wait(30) == 0, stopped.tail()
-    assert set(live(db)) == pids - {stopped.pid}
+    assert stopped.pid not in live(db)
 
     # a crash: listed until three heartbeats were missed, then gone
     killed = workers[1]
-    last = live(db)[killed.pid]
+    last = wait_until(lambda: live(db).get(killed.pid), 30, "the worker to be listed")
     killed.signal(signal.SIGKILL)
     killed.wait(10)
 
@@ -70,6 +70,8 @@ def test_every_worker_process_is_listed_until_it_stops_or_dies(db: TaskStore, pr
         return True
 
     wait_until(gone, 30, "the killed worker to drop out", procs.diagnose)
-    assert set(live(db)) == pids - {stopped.pid, killed.pid}
+    # the others are still listed (polled: on a loaded machine a beat can come late)
+    left = pids - {stopped.pid, killed.pid}
+    wait_until(lambda: set(live(db)) == left, 30, f"exactly {left} listed", procs.diagnose)
     for proc in (workers[2], serve):
         assert proc.alive() and "Traceback" not in proc.text(), proc.tail()
