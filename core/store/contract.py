@@ -182,9 +182,12 @@ class TaskStore(abc.ABC):
         that ran (claimed: ``locked_at`` set)."""
 
     @abc.abstractmethod
-    def add_queue_sample(self, sample: QueueSample) -> None:
-        """Store ``sample`` (one per minute and worker: the depth replaced, the retries
-        added); samples older than :data:`~roost.core.series.KEEP_SAMPLES` are deleted."""
+    def add_queue_sample(self, worker_id: str, at: datetime, retried: int) -> QueueSample:
+        """Count the PENDING and RUNNING tasks now, through their indexes (never the whole
+        collection: every worker calls this every few seconds), and store them with
+        ``retried`` as ``worker_id``'s sample of ``at``'s minute: one per minute and worker,
+        a later one replacing the depth and adding its retries. Samples older than
+        :data:`~roost.core.series.KEEP_SAMPLES` are deleted. Returns the stored sample."""
 
     @abc.abstractmethod
     def queue_samples(self, since: datetime) -> list[QueueSample]:

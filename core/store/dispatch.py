@@ -256,8 +256,10 @@ class AsyncStore(RecordCalls):
 
         return await self._in_threads(read)
 
-    async def add_queue_sample(self, sample: series.QueueSample) -> None:
-        await self._in_threads(lambda s: s.add_queue_sample(sample))
+    async def add_queue_sample(
+        self, worker_id: str, at: datetime, retried: int
+    ) -> series.QueueSample:
+        return await self._in_threads(lambda s: s.add_queue_sample(worker_id, at, retried))
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

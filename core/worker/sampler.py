@@ -1,8 +1,9 @@
 """The queue samples behind the dashboard's depth and retry charts (:mod:`roost.core.series`).
 
 Every :data:`EVERY` seconds while it works, a worker stores what it sees: the queue's depth
-(PENDING and RUNNING, from ``stats``) and the retries it applied since its last sample,
-under the current minute and its id (:meth:`TaskStore.add_queue_sample`). Depth is a
+(PENDING and RUNNING, counted by the engine through their indexes) and the retries it
+applied since its last sample, under the current minute and its id
+(:meth:`TaskStore.add_queue_sample`). Depth is a
 moment and a retried task goes back to PENDING, so neither could be read from the tasks
 afterwards; sampled, they are in the store, the same for every API process, and survive a
 restart. A fleet writes one small row per worker per sample; a failed write is logged and
@@ -14,7 +15,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..models import utcnow
-from ..series import QueueSample, minute_of
 
 if TYPE_CHECKING:
     from .loop import Worker
@@ -34,8 +34,5 @@ class Sampler:
     async def sample(self) -> None:
         now = utcnow()
         retried = self._events.retried - self._counted
-        stats = await self._store.stats()
-        await self._store.add_queue_sample(
-            QueueSample(minute_of(now), self._worker_id, now, stats.pending, stats.running, retried)
-        )
+        await self._store.add_queue_sample(self._worker_id, now, retried)
         self._counted += retried

@@ -15,11 +15,12 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import DESCENDING
+from pymongo import DESCENDING, ReturnDocument
 from pymongo.collection import Collection
 
 from ...models import FINISHED, TaskStatus, utcnow
-from ...series import KEEP_SAMPLES, FinishedMinute, QueueSample
+from ...series import KEEP_SAMPLES, FinishedMinute, QueueSample, minute_of
+from .docs import PENDING, RUNNING
 
 MINUTE_FORMAT = "%Y-%m-%dT%H:%M"
 _STATUSES = [s for s in TaskStatus if s in FINISHED]  # a fixed order
@@ -84,15 +85,26 @@ class MongoSeries:
                 entry.waits.append(wait)
                 entry.runs.append(run)
 
-    def add_queue_sample(self, sample: QueueSample) -> None:
-        key = f"{sample.minute.isoformat()}|{sample.worker_id}"
-        depth = {"at": sample.at, "pending": sample.pending, "running": sample.running}
-        fields = {"minute": sample.minute, "workerId": sample.worker_id, **depth}
+    def add_queue_sample(self, worker_id: str, at: datetime, retried: int) -> QueueSample:
+        minute = minute_of(at)
+        key = f"{minute.isoformat()}|{worker_id}"
         with self._op():
-            self.samples.update_one(
-                {"_id": key}, {"$set": fields, "$inc": {"retried": sample.retried}}, upsert=True
+            # the claim index ({status, priority, nextRunAt}) counts each state: no scan
+            pending = self.tasks.count_documents({"status": PENDING}, hint="claim")
+            running = self.tasks.count_documents({"status": RUNNING}, hint="claim")
+            depth = {"at": at, "pending": pending, "running": running}
+            doc = self.samples.find_one_and_update(
+                {"_id": key},
+                {
+                    "$set": {"minute": minute, "workerId": worker_id, **depth},
+                    "$inc": {"retried": retried},
+                },
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
             )
             self.samples.delete_many({"minute": {"$lt": utcnow() - KEEP_SAMPLES}})
+        assert doc is not None  # an upsert returning the document after it always has one
+        return QueueSample(minute, worker_id, at, pending, running, int(doc["retried"]))
 
     def queue_samples(self, since: datetime) -> list[QueueSample]:
         with self._op():

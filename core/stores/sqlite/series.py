@@ -16,7 +16,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 
 from ...models import FINISHED, TaskStatus, utcnow
-from ...series import KEEP_SAMPLES, FinishedMinute, QueueSample
+from ...series import KEEP_SAMPLES, FinishedMinute, QueueSample, minute_of
 from .errors import translate
 from .rows import from_ms, ms
 
@@ -37,6 +37,11 @@ _ADD = (
     " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (minute, worker_id) DO UPDATE SET"
     " at = excluded.at, pending = excluded.pending, running = excluded.running,"
     " retried = retried + excluded.retried"
+)
+# on the partial indexes of the two states (``tasks_claim``, ``tasks_lease``): no table scan
+_DEPTH = (
+    "SELECT (SELECT count(*) FROM tasks WHERE status = 'PENDING'),"
+    " (SELECT count(*) FROM tasks WHERE status = 'RUNNING')"
 )
 _STATUSES = [s for s in TaskStatus if s in FINISHED]  # a fixed order
 
@@ -91,23 +96,20 @@ class Series:
         return [found[m] for m in sorted(found)]
 
     @translate
-    def add_queue_sample(self, sample: QueueSample) -> None:
+    def add_queue_sample(self, worker_id: str, at: datetime, retried: int) -> QueueSample:
+        minute = minute_of(at)
         with self._write() as conn:
+            pending, running = conn.execute(_DEPTH).fetchone()
             conn.execute(SAMPLES_TABLE)
-            conn.execute(
-                _ADD,
-                (
-                    ms(sample.minute),
-                    sample.worker_id,
-                    ms(sample.at),
-                    sample.pending,
-                    sample.running,
-                    sample.retried,
-                ),
-            )
+            conn.execute(_ADD, (ms(minute), worker_id, ms(at), pending, running, retried))
+            (total,) = conn.execute(
+                "SELECT retried FROM queue_samples WHERE minute = ? AND worker_id = ?",
+                (ms(minute), worker_id),
+            ).fetchone()
             conn.execute(
                 "DELETE FROM queue_samples WHERE minute < ?", (ms(utcnow() - KEEP_SAMPLES),)
             )
+        return QueueSample(minute, worker_id, at, pending, running, total)
 
     @translate
     def queue_samples(self, since: datetime) -> list[QueueSample]:
