@@ -168,7 +168,12 @@ class Steering:
         size = args.limit(limit, 1, RESULTS_MAX)
         await self._existing(tid)  # first: an unknown task is a 404, whatever the cursor says
         after = None if cursor is None else results_position(cursor, name, tid)
-        page = await self.store.records_found_by(name, tid, limit=size, after=after)
+        try:
+            page = await self.store.records_found_by(name, tid, limit=size, after=after)
+        except ValueError:  # a position this engine never gave (an edited cursor, another store's)
+            raise args.failed(
+                "cursor", "this cursor is damaged; start again from the first page"
+            ) from None
         following = None if page.next is None else results_cursor(name, tid, page.next)
         return ResultsPage(page.records, following)
 

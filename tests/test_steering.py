@@ -19,6 +19,7 @@ from roost.core import (
     hookimpl,
 )
 from roost.core.models import TaskStatus, WorkerInfo, utcnow
+from roost.core.pages import encode
 from steerkit import enqueue, save_tweets, tasks_in
 
 FAILED, DONE, CANCELLED = TaskStatus.FAILED, TaskStatus.DONE, TaskStatus.CANCELLED
@@ -109,6 +110,14 @@ async def test_a_tweets_cursor_is_not_a_task_list_cursor_nor_another_tasks(roost
     tasks_page = await roost.list_tasks(limit=1)
     with pytest.raises(ValidationFailed, match="^cursor: this cursor is not one of the tweets"):
         await roost.tweets(a, cursor=tasks_page.next_cursor)
+
+
+async def test_an_edited_tweets_cursor_is_refused_not_a_crash(roost: Roost) -> None:
+    (tid,) = enqueue(roost, 1)
+    save_tweets(roost, tid, ["1", "2"])
+    edited = encode("records", c="tweets", t=tid, after="not-a-position")
+    with pytest.raises(ValidationFailed, match="^cursor: this cursor is damaged"):
+        await roost.tweets(tid, cursor=edited)
 
 
 async def test_tweets_come_in_the_order_found_a_page_at_a_time(roost: Roost) -> None:

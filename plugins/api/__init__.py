@@ -25,9 +25,9 @@ def register_settings(register: Callable[[str, type[BaseModel]], None]) -> None:
 
 @hookimpl(trylast=True)
 def register_web_routes(register: Callable[[Any], None], roost: Roost) -> None:
+    register(builtin_routes(roost))
     register(steer_routes(roost))
     register(series_routes(roost))
-    register(builtin_routes(roost))
 
 
 @hookimpl(trylast=True)
