@@ -1,9 +1,10 @@
 """The operator's calls on the SQLite engine: list, cancel, retry, redrive, purge.
 
-None of them is on the hot path, and none adds a b-tree an enqueue or a DONE touches: a
+None of them is on the hot path, and their reads cost the hot path one b-tree only: a
 status filter reads the partial index of that status (``tasks_failed``, ``tasks_cancelled``,
 ``tasks_lease`` for RUNNING) or, for PENDING and DONE, walks the table backwards from the
-newest id (it is clustered on the id; DONE is most of it); purge walks ``tasks_finished``.
+newest id (it is clustered on the id; DONE is most of it); purge walks ``tasks_finished``,
+the one index a DONE enters for these calls.
 A filter on several statuses is one ``SELECT`` per status, each limited, merged by id in
 the same statement (one snapshot), so no arm reads more than a page.
 """
