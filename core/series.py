@@ -20,9 +20,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .models import TaskStatus, iso
+
+if TYPE_CHECKING:
+    from .store import TaskStore
 
 MINUTES = 60  # the window: the last hour
 SAMPLED = 500  # per minute, the newest tasks whose times feed the percentiles
@@ -125,3 +128,10 @@ def build(
             }
         )
     return {"from": iso(start), "to": iso(end), "minutes": minutes}
+
+
+def read(store: TaskStore, now: datetime) -> dict[str, Any]:
+    """The series at ``now`` from ``store``'s two reads (in the caller's thread)."""
+    start, end = window(now)
+    finished = store.finished_minutes(start, end, SAMPLED)
+    return build(now, finished, store.queue_samples(start))

@@ -246,15 +246,8 @@ class AsyncStore(RecordCalls):
         return await self._in_threads(lambda s: s.list_workers(now))
 
     async def queue_series(self, now: datetime) -> dict[str, Any]:
-        """The last hour per minute (:func:`roost.core.series.build`), both reads in one
-        thread hop."""
-
-        def read(store: TaskStore) -> dict[str, Any]:
-            start, end = series.window(now)
-            finished = store.finished_minutes(start, end, series.SAMPLED)
-            return series.build(now, finished, store.queue_samples(start))
-
-        return await self._in_threads(read)
+        """The last hour per minute (:func:`roost.core.series.read`), in one thread hop."""
+        return await self._in_threads(lambda s: series.read(s, now))
 
     async def add_queue_sample(
         self, worker_id: str, at: datetime, retried: int
