@@ -42,6 +42,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "roost.plugins.twitter_account",
     "roost.plugins.api",
     "roost.plugins.metrics",
+    "roost.plugins.dashboard",
 )
 
 

@@ -406,6 +406,8 @@ async def test_openapi_document_lists_every_route(api: TestClient) -> None:
         f"{P}/queue/redrive",
         f"{P}/queue/purge",
         f"{P}/workers",
+        f"{P}/queue/series",
+        f"{P}/runtime/slots",
     }
     search = doc["components"]["schemas"]["SearchRequest"]
     assert {"query", "filters", "limit", "priority", "runAt"} <= set(search["properties"])

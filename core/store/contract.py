@@ -16,6 +16,7 @@ from datetime import datetime
 
 from ..models import NewTask, QueueStats, Task, TaskQuery, TaskStatus, WorkerInfo
 from ..records import RecordStore
+from ..series import FinishedMinute, QueueSample
 from .counts import TypeCount
 from .transitions import Transition
 
@@ -175,6 +176,29 @@ class TaskStore(abc.ABC):
     def upkeep(self) -> None:
         """Maintenance that writes through :meth:`nowait` skip (SQLite: a WAL checkpoint)."""
         return None
+
+    # -- the dashboard's last hour (see :mod:`roost.core.series`) --
+
+    @abc.abstractmethod
+    def finished_minutes(
+        self, start: datetime, end: datetime, sampled: int
+    ) -> list[FinishedMinute]:
+        """The tasks that finished in ``[start, end)``, grouped by ``finished_at`` minute
+        (minutes with none left out), through the index on ``finished_at``: counts by
+        status, and the wait/run times of up to ``sampled`` of each minute's newest ones
+        that ran (claimed: ``locked_at`` set)."""
+
+    @abc.abstractmethod
+    def add_queue_sample(self, worker_id: str, at: datetime, retried: int) -> QueueSample:
+        """Count the PENDING and RUNNING tasks now, through their indexes (never the whole
+        collection: every worker calls this every few seconds), and store them with
+        ``retried`` as ``worker_id``'s sample of ``at``'s minute: one per minute and worker,
+        a later one replacing the depth and adding its retries. Samples older than
+        :data:`~roost.core.series.KEEP_SAMPLES` are deleted. Returns the stored sample."""
+
+    @abc.abstractmethod
+    def queue_samples(self, since: datetime) -> list[QueueSample]:
+        """Every sample of a minute at or after ``since``, oldest minute first."""
 
 
 def first_per_task(changes: Sequence[Transition]) -> list[bool]:

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
 
+from .. import series
 from ..errors import StoreUnavailable
 from ..models import NewTask, QueueStats, RecordPage, Task, TaskQuery, TaskStatus, WorkerInfo
 from .contract import TaskStore
@@ -243,6 +244,15 @@ class AsyncStore(RecordCalls):
 
     async def list_workers(self, now: datetime) -> list[WorkerInfo]:
         return await self._in_threads(lambda s: s.list_workers(now))
+
+    async def queue_series(self, now: datetime) -> dict[str, Any]:
+        """The last hour per minute (:func:`roost.core.series.read`), in one thread hop."""
+        return await self._in_threads(lambda s: series.read(s, now))
+
+    async def add_queue_sample(
+        self, worker_id: str, at: datetime, retried: int
+    ) -> series.QueueSample:
+        return await self._in_threads(lambda s: s.add_queue_sample(worker_id, at, retried))
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

@@ -37,6 +37,7 @@ class Events:
 
     def __init__(self, pm: pluggy.PluginManager) -> None:
         self._hook = pm.hook
+        self.retried = 0  # task_retried fired so far (the queue samples count them)
         self.refresh()
 
     def refresh(self) -> None:
@@ -58,6 +59,8 @@ class Events:
             ]
 
     def fire(self, name: str, **kwargs: Any) -> None:
+        if name == "task_retried":
+            self.retried += 1
         listeners = self._listeners.get(name, ())
         if listeners is None:
             try:

@@ -3,7 +3,8 @@
 One asyncio loop: the poll loop (:meth:`Worker._poll_iteration`) claims at most the free
 slots, :mod:`.maintenance` heartbeats every ``lease/3`` (stopping the runs an operator
 cancelled; :mod:`.registry` beats with it) and rescues expired leases every
-``recovery_interval`` (:mod:`.retention` purges old finished tasks as often),
+``recovery_interval`` (:mod:`.retention` purges old finished tasks as often; :mod:`.sampler`
+stores the queue's depth for the dashboard every few seconds),
 :mod:`.executor` runs one task to its verdict, :mod:`.completer` batches the DONE writes. Signals are not handled here (the CLI does that): call
 :meth:`Worker.stop`. How it stops, within a bound, is in :mod:`.shutdown`. A damaged store
 or an unhandled error stops it for good: :attr:`Worker.failure`, raised by :meth:`Worker.run`.
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from .. import lifecycle
 from ..errors import StoreCorrupt, StoreUnavailable
 from ..models import Task
-from . import completer, maintenance, retention
+from . import completer, maintenance, retention, sampler
 from .completer import Completer
 from .events import Events
 from .executor import execute
@@ -97,6 +98,7 @@ class Worker(Shutdown):
                 every(cfg.recovery_interval, self._recover, now=not burst), name="recovery"
             ),
             asyncio.create_task(every(cfg.recovery_interval, self._purge), name="retention"),
+            asyncio.create_task(every(sampler.EVERY, sampler.Sampler(self).sample, True), name="sample"),
         ]
         # the poll loop is a task of its own: a stop() while it waits for a claim stuck on
         # a locked database starts the shutdown clock at once, not when that claim returns

@@ -13,6 +13,7 @@ from roost.core.hookspecs import hookimpl
 
 from .commands import ENQUEUE, SERVE
 from .routes import builtin_routes
+from .series import series_routes
 from .settings import TABLE, ApiSettings
 from .steer_routes import steer_routes
 
@@ -26,6 +27,7 @@ def register_settings(register: Callable[[str, type[BaseModel]], None]) -> None:
 def register_web_routes(register: Callable[[Any], None], roost: Roost) -> None:
     register(builtin_routes(roost))
     register(steer_routes(roost))
+    register(series_routes(roost))
 
 
 @hookimpl(trylast=True)

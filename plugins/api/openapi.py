@@ -12,6 +12,8 @@ from roost.core.app import Roost
 from .exposure import exposed
 from .keys import ROOST
 from .schemas import CreatedTask, QueueStatsOut, RecoverOut, TaskOut, WorkerStatusOut, request_model
+from .series import MODELS as SERIES_MODELS
+from .series import series_paths
 from .settings import api_settings
 from .steer_openapi import MODELS as STEER_MODELS
 from .steer_openapi import steer_paths
@@ -81,7 +83,7 @@ def build(roost: Roost) -> dict[str, Any]:
     prefix = api_settings(roost.settings).prefix
     routes = {name: found.task_type for name, found in exposed(roost).items()}
     models: list[type[BaseModel]] = [request_model(t) for t in routes.values()]
-    models += [CreatedTask, QueueStatsOut, WorkerStatusOut, RecoverOut, TaskOut, *STEER_MODELS]
+    models += [CreatedTask, QueueStatsOut, WorkerStatusOut, RecoverOut, TaskOut, *STEER_MODELS, *SERIES_MODELS]
     _, defs = models_json_schema([(m, "validation") for m in models], ref_template=REF)
     schemas = {**defs.get("$defs", {}), "Error": ERROR}
 
@@ -131,6 +133,7 @@ def build(roost: Roost) -> dict[str, Any]:
             }
         }
     paths.update(steer_paths(prefix, ref, _responses))
+    paths.update(series_paths(prefix, ref, _responses))
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "roost", "version": "4", "description": ACCESS},

@@ -40,11 +40,12 @@ from .docs import (
 )
 from .indexes import ensure_indexes
 from .records import MongoRecords
+from .series import MongoSeries
 from .steer import MongoSteering
 from .workers import MongoWorkers
 
 
-class MongoStore(MongoCounts, MongoSteering, MongoWorkers, TaskStore):
+class MongoStore(MongoCounts, MongoSteering, MongoWorkers, MongoSeries, TaskStore):
     """Tasks in one collection; plugin records in collections of their own, same database;
     the operator's calls in :mod:`.steer`, the worker registry in :mod:`.workers`."""
 

@@ -38,6 +38,7 @@ from .rows import (
     row_to_task,
 )
 from .schema import migrate
+from .series import Series
 from .steer import Steering
 from .workers import WorkerRegistry
 
@@ -56,7 +57,7 @@ def path_from_url(url: str) -> str:
     return path
 
 
-class SQLiteStore(SQLiteCounts, Steering, WorkerRegistry, TaskStore):
+class SQLiteStore(SQLiteCounts, Steering, WorkerRegistry, Series, TaskStore):
     """One connection per store object, used by one thread at a time. The operator's
     calls are in :mod:`.steer`, the worker registry in :mod:`.workers`."""
 

@@ -1,0 +1,123 @@
+"""The routes the dashboard charts and its Workers page read: the queue's last hour per
+minute (``GET /queue/series``, from the store: :mod:`roost.core.series`) and the session
+slots of this process's runtime (``GET /runtime/slots``, the Playwright runtime's
+``slots.report()``), with their models and their part of the OpenAPI document."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, Field
+from roost.core.app import Roost
+from roost.core.models import iso, utcnow
+
+from .envelope import ok
+from .keys import ROOST, WORKER
+from .settings import api_settings
+
+
+class MinuteOut(BaseModel):
+    at: str = Field(description="the minute's start, UTC")
+    done: int
+    failed: int
+    cancelled: int
+    retried: int = Field(description="retries the workers applied in the minute")
+    retryRate: float | None = Field(description="retried / (retried + done + failed)")
+    pending: int | None = Field(description="queue depth a worker sampled (null: none did)")
+    running: int | None
+    waitP50: float | None = Field(description="seconds from due to claimed")
+    waitP95: float | None
+    runP50: float | None = Field(description="seconds from claimed to finished")
+    runP95: float | None
+
+
+class SeriesOut(BaseModel):
+    """``GET /queue/series``: the last hour, one entry per minute, oldest first."""
+
+    from_: str = Field(alias="from")
+    to: str
+    minutes: list[MinuteOut]
+
+
+class SlotOut(BaseModel):
+    name: str
+    state: str = Field(description="free, busy, cooling or retired")
+    reason: str = Field(description="why it is cooling down or retired")
+    coolUntil: str | None = Field(description="when a cooling slot is usable again")
+    leases: int
+
+
+class SlotsOut(BaseModel):
+    """``GET /runtime/slots``: the session slots of the runtime in this process."""
+
+    runtime: str = Field(description="runtime.name")
+    started: bool = Field(description="a task started the runtime in this process")
+    slots: list[SlotOut] | None = Field(description="null: the runtime has no session slots")
+
+
+MODELS: list[type[BaseModel]] = [SeriesOut, SlotsOut]
+
+
+def _slots(runtime: Any) -> list[dict[str, Any]] | None:
+    pool = getattr(runtime, "slots", None)
+    if pool is None or not callable(getattr(pool, "report", None)):
+        return None
+    out = []
+    for slot in pool.report():
+        until = slot.get("coolUntil")
+        at = datetime.fromtimestamp(until, UTC) if until else None
+        out.append({**slot, "coolUntil": iso(at) if slot.get("state") == "cooling" else None})
+    return out
+
+
+def series_routes(roost: Roost) -> web.RouteTableDef:
+    routes = web.RouteTableDef()
+    prefix = api_settings(roost.settings).prefix
+
+    @routes.get(prefix + "/queue/series")
+    async def queue_series(request: web.Request) -> web.Response:
+        return ok(await request.app[ROOST].store.queue_series(utcnow()))
+
+    @routes.get(prefix + "/runtime/slots")
+    async def runtime_slots(request: web.Request) -> web.Response:
+        # the in-process worker's Roost runs the tasks (``roost serve`` gives it its own)
+        worker = request.app[WORKER]
+        here = worker.roost if worker is not None else request.app[ROOST]
+        runtime = here.started_runtime
+        return ok(
+            {
+                "runtime": here.settings.runtime.name,
+                "started": runtime is not None,
+                "slots": _slots(runtime),
+            }
+        )
+
+    return routes
+
+
+Ref = Callable[[type[BaseModel]], dict[str, str]]
+Responses = Callable[[str, dict[str, Any], tuple[str, ...]], dict[str, Any]]
+
+
+def series_paths(prefix: str, ref: Ref, responses: Responses) -> dict[str, Any]:
+    common = ("401", "405", "503")
+    return {
+        prefix + "/queue/series": {
+            "get": {
+                "operationId": "queue_series",
+                "summary": "The last hour per minute: finished by outcome, depth, wait/run "
+                "p50/p95, retry rate (read from the store)",
+                "responses": responses("200", ref(SeriesOut), common),
+            }
+        },
+        prefix + "/runtime/slots": {
+            "get": {
+                "operationId": "runtime_slots",
+                "summary": "The session slots of the runtime in this process (Playwright)",
+                "responses": responses("200", ref(SlotsOut), ("401", "405")),
+            }
+        },
+    }
