@@ -1,4 +1,5 @@
-"""``GET /queue/series`` and ``GET /runtime/slots`` through the real app factory.
+"""``GET /queue/types``, ``GET /queue/series`` and ``GET /runtime/slots`` through the real
+app factory.
 
 The series is read from the store (the store's calls are tested on every engine in
 ``test_store_series.py``); here: the route's shape, that two API processes on one database
@@ -9,12 +10,13 @@ Playwright runtime's own :class:`SlotPool`, without a browser: ``slotted_runtime
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import slotted_runtime
 from aiohttp.test_utils import TestClient
 from roost.core.app import Roost
-from roost.core.models import utcnow
+from roost.core.models import NewTask, utcnow
 from roost.core.series import MINUTES
 from roost.core.store import Done
 from roost.core.worker import Worker
@@ -22,6 +24,34 @@ from roost.plugins.api.app import make_app
 
 P = "/api/v4/twitter"
 Client = Callable[..., Any]
+
+
+async def test_queue_types_counts_every_type_and_status(
+    aiohttp_client: Client, make_settings: Callable[..., Any]
+) -> None:
+    settings = make_settings()
+    client = await aiohttp_client(make_app(Roost.create(settings)))
+    store = Roost.create(settings).store.sync
+    due = utcnow() - timedelta(minutes=5)
+    store.enqueue_many(
+        [
+            NewTask("SEARCH", {"query": "a"}, run_at=due),
+            NewTask("SEARCH", {"query": "b"}),
+            NewTask("GONE", {}),  # a type no plugin registers any more
+        ]
+    )
+    (claimed,) = store.claim("w", ["SEARCH"], 1, 60)
+    assert store.apply([Done(claimed.id, claimed.lease_id or "", {})]) == [True]
+    store.close()
+    resp = await client.get(f"{P}/queue/types")
+    assert resp.status == 200
+    rows = {t["type"]: t for t in (await resp.json())["data"]["types"]}
+    zero = {"pending": 0, "running": 0, "done": 0, "failed": 0, "cancelled": 0, "total": 0}
+    assert rows["ACCOUNT"] == {"type": "ACCOUNT", **zero, "oldestDueAt": None}
+    search = rows["SEARCH"]
+    assert (search["pending"], search["done"], search["total"]) == (1, 1, 2)
+    assert rows["GONE"]["pending"] == 1 and rows["GONE"]["oldestDueAt"] is not None
+    assert list(rows) == sorted(rows)
 
 
 async def test_two_api_processes_on_one_store_draw_the_same_series(
@@ -56,6 +86,7 @@ async def test_the_series_needs_the_token_when_one_is_set(
         make_app(Roost.create(make_settings(api={"token": "s3cret"})))
     )
     assert (await client.get(f"{P}/queue/series")).status == 401
+    assert (await client.get(f"{P}/queue/types")).status == 401
     assert (await client.get(f"{P}/runtime/slots")).status == 401
     good = {"Authorization": "Bearer s3cret"}
     assert (await client.get(f"{P}/queue/series", headers=good)).status == 200

@@ -83,7 +83,15 @@ def build(roost: Roost) -> dict[str, Any]:
     prefix = api_settings(roost.settings).prefix
     routes = {name: found.task_type for name, found in exposed(roost).items()}
     models: list[type[BaseModel]] = [request_model(t) for t in routes.values()]
-    models += [CreatedTask, QueueStatsOut, WorkerStatusOut, RecoverOut, TaskOut, *STEER_MODELS, *SERIES_MODELS]
+    models += [
+        CreatedTask,
+        QueueStatsOut,
+        WorkerStatusOut,
+        RecoverOut,
+        TaskOut,
+        *STEER_MODELS,
+        *SERIES_MODELS,
+    ]
     _, defs = models_json_schema([(m, "validation") for m in models], ref_template=REF)
     schemas = {**defs.get("$defs", {}), "Error": ERROR}
 

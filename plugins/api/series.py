@@ -1,10 +1,14 @@
-"""The routes the dashboard charts and its Workers page read: the queue's last hour per
-minute (``GET /queue/series``, from the store: :mod:`roost.core.series`) and the session
-slots of this process's runtime (``GET /runtime/slots``, the Playwright runtime's
-``slots.report()``), with their models and their part of the OpenAPI document."""
+"""The routes the dashboard's Overview and Workers pages read: the tasks per type and
+status now (``GET /queue/types``, the store's grouped count, read at most every
+:data:`TYPES_CACHE_SECONDS` per process), the queue's last hour per minute (``GET
+/queue/series``, from the store: :mod:`roost.core.series`) and the session slots of this
+process's runtime (``GET /runtime/slots``, the Playwright runtime's ``slots.report()``),
+with their models and their part of the OpenAPI document."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -12,7 +16,9 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, Field
 from roost.core.app import Roost
-from roost.core.models import iso, utcnow
+from roost.core.models import TaskStatus, iso, utcnow
+from roost.core.store.counts import TypeCount, type_counts
+from roost.core.store.dispatch import AsyncStore
 
 from .envelope import ok
 from .keys import ROOST, WORKER
@@ -58,7 +64,63 @@ class SlotsOut(BaseModel):
     slots: list[SlotOut] | None = Field(description="null: the runtime has no session slots")
 
 
-MODELS: list[type[BaseModel]] = [SeriesOut, SlotsOut]
+class TypeCountOut(BaseModel):
+    type: str
+    pending: int
+    running: int
+    done: int
+    failed: int
+    cancelled: int
+    total: int
+    oldestDueAt: str | None = Field(description="when the oldest PENDING task was due")
+
+
+class TypesOut(BaseModel):
+    """``GET /queue/types``: every registered type (zeros included) and any other type
+    stored, by name."""
+
+    types: list[TypeCountOut]
+
+
+MODELS: list[type[BaseModel]] = [TypesOut, SeriesOut, SlotsOut]
+#: the grouped count reads every task (no index on type): a dashboard tab refreshing every
+#: few seconds, or many tabs, share one read this often
+TYPES_CACHE_SECONDS = 2.0
+STATUS_KEYS = tuple(s.value.lower() for s in TaskStatus)
+
+
+class TypeCounts:
+    """One process's cached :func:`type_counts`; concurrent requests share one read."""
+
+    def __init__(self, store: AsyncStore) -> None:
+        self.store = store
+        self._counts: list[TypeCount] = []
+        self._read_at: float | None = None
+        self._lock = asyncio.Lock()
+
+    async def read(self) -> list[TypeCount]:
+        async with self._lock:
+            now = time.monotonic()
+            if self._read_at is None or now - self._read_at >= TYPES_CACHE_SECONDS:
+                self._counts = await type_counts(self.store)
+                self._read_at = time.monotonic()
+            return self._counts
+
+
+def by_type(counts: list[TypeCount], registered: list[str]) -> list[dict[str, Any]]:
+    rows: dict[str, dict[str, Any]] = {}
+    for name in [*registered, *(c.type for c in counts)]:
+        rows.setdefault(name, {"type": name, **dict.fromkeys(STATUS_KEYS, 0), "total": 0})
+    oldest: dict[str, datetime] = {}
+    for c in counts:
+        row = rows[c.type]
+        row[c.status.value.lower()] += c.count
+        row["total"] += c.count
+        if c.status is TaskStatus.PENDING and c.oldest_due is not None:
+            oldest[c.type] = min(oldest.get(c.type, c.oldest_due), c.oldest_due)
+    for name, row in rows.items():
+        row["oldestDueAt"] = iso(oldest[name]) if name in oldest else None
+    return [rows[name] for name in sorted(rows)]
 
 
 def _slots(runtime: Any) -> list[dict[str, Any]] | None:
@@ -76,6 +138,16 @@ def _slots(runtime: Any) -> list[dict[str, Any]] | None:
 def series_routes(roost: Roost) -> web.RouteTableDef:
     routes = web.RouteTableDef()
     prefix = api_settings(roost.settings).prefix
+
+    counts: TypeCounts | None = None
+
+    @routes.get(prefix + "/queue/types")
+    async def queue_types(request: web.Request) -> web.Response:
+        nonlocal counts
+        here = request.app[ROOST]
+        if counts is None or counts.store is not here.store:
+            counts = TypeCounts(here.store)
+        return ok({"types": by_type(await counts.read(), sorted(here.registry.task_types))})
 
     @routes.get(prefix + "/queue/series")
     async def queue_series(request: web.Request) -> web.Response:
@@ -105,6 +177,14 @@ Responses = Callable[[str, dict[str, Any], tuple[str, ...]], dict[str, Any]]
 def series_paths(prefix: str, ref: Ref, responses: Responses) -> dict[str, Any]:
     common = ("401", "405", "503")
     return {
+        prefix + "/queue/types": {
+            "get": {
+                "operationId": "queue_types",
+                "summary": "Tasks per type and status now, registered types included "
+                f"(read from the store at most every {TYPES_CACHE_SECONDS:g} s)",
+                "responses": responses("200", ref(TypesOut), common),
+            }
+        },
         prefix + "/queue/series": {
             "get": {
                 "operationId": "queue_series",

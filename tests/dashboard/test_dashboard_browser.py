@@ -48,6 +48,31 @@ def test_the_overview_counts_match_queue_stats_and_the_charts_have_points(
     assert drawn == sum(m["done"] for m in series) == stats["done"]
 
 
+def test_the_overview_counts_each_type_and_links_to_its_tasks(page: Page, api: Api) -> None:
+    stats = api.settled()
+    statuses = ("pending", "running", "done", "failed", "cancelled", "total")
+
+    def adding_up() -> list[dict[str, object]] | None:  # the route reads at most every 2 s
+        types = api.call("GET", "/queue/types")["types"]
+        sums = {s: sum(t[s] for t in types) for s in statuses}
+        return types if sums == {s: stats[s] for s in statuses} else None
+
+    types = api.until(adding_up, "the per-type counts to add up to queue/stats")
+    assert {"SEARCH", "ACCOUNT"} <= {t["type"] for t in types}
+    dashboard(page, api)
+    for t in types:
+        row = page.locator(f'#by-type tr[data-type="{t["type"]}"]')
+        for status in statuses:
+            expect(row.locator(f'[data-column="{status}"]')).to_have_text(str(t[status]))
+    account = next(t for t in types if t["type"] == "ACCOUNT")
+    assert account["failed"] > 0
+    page.locator('#by-type tr[data-type="ACCOUNT"] [data-column="failed"] a').click()
+    rows = page.locator("#tasks tbody tr[data-task]")
+    expect(rows).to_have_count(min(int(account["failed"]), 25))
+    expect(rows.locator("td:nth-child(2)")).to_have_text(["ACCOUNT"] * rows.count())
+    expect(page.locator("#tasks tbody .badge")).to_have_text(["FAILED"] * rows.count())
+
+
 def test_the_overview_refreshes_itself(page: Page, api: Api) -> None:
     dashboard(page, api)
     before = api.settled()

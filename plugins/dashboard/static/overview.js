@@ -1,7 +1,8 @@
-// Overview: the counts now (queue/stats) and the last hour per minute (queue/series).
+// Overview: the counts now (queue/stats, and per type: queue/types) and the last hour per
+// minute (queue/series).
 import { get } from "./api.js";
 import { lineChart } from "./charts.js";
-import { el } from "./dom.js";
+import { ago, el } from "./dom.js";
 
 const STATUSES = ["pending", "running", "done", "failed", "cancelled", "total"];
 
@@ -15,6 +16,33 @@ function cards(stats) {
         { class: "card", href: s === "total" ? "#/tasks" : `#/tasks?status=${s.toUpperCase()}`, "data-count": s },
         el("div", { class: "label" }, s),
         el("div", { class: `value s-${s}` }, String(stats[s])),
+      ),
+    ),
+  );
+}
+
+const TYPE_COLUMNS = ["pending", "running", "done", "failed", "cancelled", "total"];
+
+function typeTable(types) {
+  const link = (type, status, n) =>
+    n ? el("a", { href: `#/tasks?type=${encodeURIComponent(type)}${status ? `&status=${status}` : ""}` }, String(n)) : "0";
+  return el(
+    "table",
+    { id: "by-type" },
+    el("thead", {}, el("tr", {}, ["type", ...TYPE_COLUMNS, "oldest due"].map((h) => el("th", {}, h)))),
+    el(
+      "tbody",
+      {},
+      types.map((t) =>
+        el(
+          "tr",
+          { "data-type": t.type },
+          el("td", {}, t.type),
+          TYPE_COLUMNS.map((c) =>
+            el("td", { "data-column": c }, link(t.type, c === "total" ? "" : c.toUpperCase(), t[c])),
+          ),
+          el("td", { title: t.oldestDueAt || "" }, t.oldestDueAt ? ago(t.oldestDueAt) : ""),
+        ),
       ),
     ),
   );
@@ -51,12 +79,19 @@ export function render(main) {
   main.replaceChildren(
     el("h1", {}, "Overview"),
     el("div", { id: "counts" }),
+    el("h2", {}, "By type"),
+    el("div", { id: "by-type" }),
     el("h2", {}, "The last hour, per minute"),
     el("div", { id: "charts" }),
   );
   return async () => {
-    const [stats, series] = await Promise.all([get("/queue/stats"), get("/queue/series")]);
+    const [stats, types, series] = await Promise.all([
+      get("/queue/stats"),
+      get("/queue/types"),
+      get("/queue/series"),
+    ]);
     main.querySelector("#counts").replaceWith(cards(stats));
+    main.querySelector("#by-type").replaceWith(typeTable(types.types));
     main.querySelector("#charts").replaceWith(charts(series));
   };
 }
