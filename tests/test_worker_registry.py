@@ -1,5 +1,5 @@
 """A worker's entry in the registry of live workers, in process (across processes:
-``faults/test_registry.py``): written at start and on every heartbeat with the worker's
+``faults/test_registry.py``): written at start and every few seconds with the worker's
 facts, removed when it stops cleanly; a registry that fails never stops the worker.
 """
 
@@ -21,7 +21,7 @@ from roost.core.models import TaskStatus, WorkerInfo, utcnow
 from roost.core.settings import StoreSettings
 from roost.core.store import TaskStore
 from roost.core.stores.sqlite import SQLiteStore
-from roost.core.worker import Worker
+from roost.core.worker import Worker, registry
 from scripted import Scripted, until
 from store_urls import store_url
 
@@ -91,6 +91,31 @@ async def test_a_worker_is_listed_with_its_facts_while_it_runs_and_gone_once_sto
         plugin.gate.release()
     assert roost.store.sync.get(tid).status == TaskStatus.DONE  # type: ignore[union-attr]
     assert listed(roost) == []  # gone at once: a clean stop removes its entry
+
+
+async def test_the_entry_stays_fresh_when_the_lease_heartbeat_is_slow(
+    make_settings: Callable[..., Any], url: str, plugin: Scripted, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the default lease (300 s) beats every 100 s; a status page must not show a worker's
+    # inflight and last heartbeat that old: the entry is written every registry.EVERY
+    monkeypatch.setattr(registry, "EVERY", 0.2)
+    settings = make_settings(store={"url": url}, worker={**WORKER, "lease": 300})
+    roost = Roost.create(settings, plugins=[plugin])
+    await roost.start()
+    try:
+        async with working(roost):
+            [info] = await until(lambda: listed(roost), "the worker to register")
+            assert (info.expires_at - info.last_seen_at).total_seconds() == pytest.approx(0.6)
+            await roost.enqueue("JOB", {"script": ["wait"]})
+            [busy] = await until(
+                lambda: [w for w in listed(roost) if w.inflight == 1],
+                "a registry write with the task running",
+                timeout=10,  # far below the lease heartbeat's 100 s
+            )
+            assert busy.last_seen_at > info.last_seen_at
+            plugin.gate.release()
+    finally:
+        await roost.close()
 
 
 async def test_a_burst_worker_is_listed_while_it_drains_and_leaves_no_entry_behind(

@@ -94,6 +94,9 @@ class Worker(Shutdown):
         every = partial(maintenance.every, self._fatal)
         background = [
             asyncio.create_task(every(self.lease / 3, self._heartbeat), name="heartbeat"),
+            asyncio.create_task(
+                every(self._registration.interval, self._registration.beat), name="registry"
+            ),
             asyncio.create_task(  # a burst recovers before it decides the queue is empty
                 every(cfg.recovery_interval, self._recover, now=not burst), name="recovery"
             ),
@@ -235,7 +238,6 @@ class Worker(Shutdown):
     # -- background ---------------------------------------------------------------------
     async def _heartbeat(self) -> None:
         await maintenance.heartbeat(self.store, self.id, self.inflight, self.lease)
-        await self._registration.beat()
 
     async def _purge(self) -> None:
         await retention.purge_expired(self.store, self.roost.settings.retention)

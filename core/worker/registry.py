@@ -1,8 +1,10 @@
 """This worker's entry in the store's registry of live workers (``GET /workers``).
 
-Written when the worker starts and on every heartbeat (``lease/3``), valid for three
-heartbeats: a worker that died drops out of :meth:`TaskStore.list_workers` once it missed
-three; one that stops cleanly removes its entry after its last writes. A registry write
+Written when the worker starts and every :attr:`Registration.interval` (the lease
+heartbeat's ``lease/3``, at most :data:`EVERY` seconds, so that ``inflight`` and
+``lastSeenAt`` stay fresh on a status page whatever the lease), valid for three intervals:
+a worker that died drops out of :meth:`TaskStore.list_workers` once it missed three; one
+that stops cleanly removes its entry after its last writes. A registry write
 that fails is logged and the worker goes on: the registry is for people, the queue is not.
 """
 
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("roost.worker")
 MISSED_BEATS = 3  # heartbeats a worker may miss before it counts as dead
+EVERY = 10.0  # seconds between two registry writes at most (one small upsert each)
 
 
 class Registration:
@@ -32,7 +35,8 @@ class Registration:
         self._worker = worker
         self._store = worker.store
         self.worker_id = worker.id
-        self._valid = timedelta(seconds=MISSED_BEATS * worker.lease / 3)  # heartbeats: lease/3
+        self.interval = min(worker.lease / 3, EVERY)
+        self._valid = timedelta(seconds=MISSED_BEATS * self.interval)
         self._host = socket.gethostname()
         self._started_at = utcnow()
         self._writing: asyncio.Future[None] | None = None
