@@ -20,7 +20,8 @@ function row(task) {
     el("td", {}, badge(task.status)),
     el("td", { class: "num" }, `${task.attempts}/${task.maxAttempts}`),
     el("td", { title: task.createdAt }, ago(task.createdAt)),
-    el("td", { class: "error" }, task.lastError || ""),
+    // a DONE task's error is an earlier attempt's: shown, not alarming
+    el("td", { class: task.status === "DONE" ? "muted" : "error" }, task.lastError || ""),
   );
 }
 
