@@ -43,8 +43,9 @@ def with_database(url: str, database: str) -> str:
 
 
 def ping(url: str, timeout: float = 0.5) -> None:
-    client: MongoClient = MongoClient(url, serverSelectionTimeoutMS=int(timeout * 1000),
-                                      connectTimeoutMS=int(timeout * 1000))
+    client: MongoClient = MongoClient(
+        url, serverSelectionTimeoutMS=int(timeout * 1000), connectTimeoutMS=int(timeout * 1000)
+    )
     try:
         client.admin.command("ping")
     finally:
@@ -80,8 +81,16 @@ class WireServer:
             self.port = self.port or free_port()
             dbpath = self.workdir / "mongod-data"
             dbpath.mkdir(exist_ok=True)
-            argv = [self.mongod, "--dbpath", str(dbpath), "--port", str(self.port),
-                    "--bind_ip", "127.0.0.1", "--quiet"]
+            argv = [
+                self.mongod,
+                "--dbpath",
+                str(dbpath),
+                "--port",
+                str(self.port),
+                "--bind_ip",
+                "127.0.0.1",
+                "--quiet",
+            ]
         else:
             python = WIRE_VENV / "bin" / "python"
             if not python.exists():
@@ -95,8 +104,9 @@ class WireServer:
                 argv += ["--sqlite", str(self.workdir / "mongoeco.sqlite")]
         with self.log.open("ab") as log:
             offset = log.tell()
-            self.proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL)
+            self.proc = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
         if not self.mongod:
             self.port = self._announced_port(offset)
         self._wait_ready()
@@ -111,8 +121,9 @@ class WireServer:
                     return int(urlsplit(line.split()[1]).port or 0)
             self._check_alive()
             time.sleep(0.05)
-        raise WireUnavailable(f"{self.kind} did not announce its port in {START_TIMEOUT}s: "
-                              f"{self.tail()}")
+        raise WireUnavailable(
+            f"{self.kind} did not announce its port in {START_TIMEOUT}s: {self.tail()}"
+        )
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
@@ -124,13 +135,16 @@ class WireServer:
                 return
             except PyMongoError as exc:
                 error = exc
-        raise WireUnavailable(f"{self.kind} on port {self.port} did not answer a ping in "
-                              f"{START_TIMEOUT}s ({error}): {self.tail()}")
+        raise WireUnavailable(
+            f"{self.kind} on port {self.port} did not answer a ping in "
+            f"{START_TIMEOUT}s ({error}): {self.tail()}"
+        )
 
     def _check_alive(self) -> None:
         if self.proc is not None and self.proc.poll() is not None:
-            raise WireUnavailable(f"{self.kind} exited with code {self.proc.returncode}: "
-                                  f"{self.tail()}")
+            raise WireUnavailable(
+                f"{self.kind} exited with code {self.proc.returncode}: {self.tail()}"
+            )
 
     def tail(self, lines: int = 30) -> str:
         try:

@@ -51,21 +51,32 @@ def serve(
     with log.open("wb") as stderr:
         proc = subprocess.Popen(
             [sys.executable, "-m", "roost.core.cli", "serve", *([] if worker else ["--no-worker"])],
-            cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=stderr,
+            cwd=folder,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
         )
     served = Served(port, log, proc)
+    with answering(proc, served.url + "/health", log, "roost serve"):
+        yield served
+
+
+@contextmanager
+def answering(proc: subprocess.Popen[bytes], url: str, log: Path, what: str) -> Iterator[None]:
+    """Wait until ``url`` answers (``what`` failed to start if ``proc`` ends or 20 s pass,
+    the error shows its ``log``); stop ``proc`` when the block ends."""
     deadline = time.monotonic() + 20
     while True:
         try:
-            with urllib.request.urlopen(served.url + "/health", timeout=1):
+            with urllib.request.urlopen(url, timeout=1):
                 break
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                raise RuntimeError(f"roost serve did not start: {log.read_text()!r}") from None
+                raise RuntimeError(f"{what} did not start: {log.read_text()!r}") from None
             time.sleep(0.05)
     try:
-        yield served
+        yield
     finally:
         proc.terminate()
         proc.wait(timeout=15)

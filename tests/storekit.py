@@ -34,8 +34,13 @@ def complete(store: TaskStore, task_id: str, lease_id: str | None, result: Any =
 
 
 def retry(
-    store: TaskStore, task_id: str, lease_id: str | None, run_at: datetime, error: str | None,
-    *, charge: bool,
+    store: TaskStore,
+    task_id: str,
+    lease_id: str | None,
+    run_at: datetime,
+    error: str | None,
+    *,
+    charge: bool,
 ) -> bool:
     return store.apply([Retry(task_id, lease_id or "", run_at, error, charge)])[0]
 

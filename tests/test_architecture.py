@@ -28,9 +28,7 @@ def test_every_package_of_core_and_plugins_is_on_the_page() -> None:
         for init in (ROOT / top).rglob("__init__.py")
         if init.parent != ROOT / top
     )
-    absent = [
-        pkg for pkg in packages if not any(p == pkg or p.startswith(pkg) for p in named)
-    ]
+    absent = [pkg for pkg in packages if not any(p == pkg or p.startswith(pkg) for p in named)]
     assert not absent, f"packages docs/ARCHITECTURE.md does not mention: {absent}"
 
 

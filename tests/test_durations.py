@@ -43,5 +43,9 @@ def test_an_absurdly_long_duration_is_refused() -> None:
 
 def test_format_picks_the_largest_whole_unit() -> None:
     assert [format_duration(s) for s in (604_800, 43_200, 1800, 90, 1.5)] == [
-        "1w", "12h", "30m", "90s", "1.5s"
+        "1w",
+        "12h",
+        "30m",
+        "90s",
+        "1.5s",
     ]

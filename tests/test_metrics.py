@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from prometheus_client.parser import text_string_to_metric_families
+from prom import Samples, parse, value
 from pydantic import BaseModel
 from roost.core import TaskContext, TaskType, hookimpl
 from roost.core.app import Roost
@@ -24,7 +24,6 @@ from roost.plugins.api.app import make_app
 
 P = "/api/v4/twitter"
 Client = Callable[..., Awaitable[TestClient]]
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 class Empty(BaseModel):
@@ -64,23 +63,11 @@ class Types:
             register(TaskType(name=name, payload=Empty, handler=handler))
 
 
-def samples(text: str) -> Samples:
-    out: Samples = {}
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return out
-
-
-def value(found: Samples, name: str, **labels: str) -> float:
-    return found.get((name, tuple(sorted(labels.items()))), 0.0)
-
-
 async def scrape(client: TestClient, **headers: str) -> Samples:
     resp = await client.get("/metrics", headers=headers)
     assert resp.status == 200, await resp.text()
     assert resp.content_type == "text/plain"
-    return samples(await resp.text())
+    return parse(await resp.text())
 
 
 async def until(client: TestClient, done: Callable[[Samples], bool], what: str) -> Samples:

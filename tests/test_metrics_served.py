@@ -18,15 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
+from prom import Samples, parse, value
 from roost.core.models import NewTask
 from roost.core.stores.sqlite import SQLiteStore
-from served import free_port, serve
+from served import answering, free_port, serve
 
 pytestmark = pytest.mark.slow
 P = "/api/v4/twitter"
 TOKEN = "tok-s3cret-123456"
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
 def http(url: str, body: Any = None, token: str | None = None) -> Any:
@@ -38,18 +37,6 @@ def http(url: str, body: Any = None, token: str | None = None) -> Any:
     with urllib.request.urlopen(request, timeout=10) as resp:
         text = resp.read().decode()
     return text if url.endswith("/metrics") else json.loads(text)["data"]
-
-
-def parse(text: str) -> Samples:
-    out: Samples = {}
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return out
-
-
-def value(found: Samples, name: str, **labels: str) -> float:
-    return found.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
 def until(scrape: Callable[[], Samples], done: Callable[[Samples], bool], what: str) -> Samples:
@@ -106,21 +93,8 @@ def worker(folder: Path, port: int, **env: str) -> Iterator[Path]:
             stdout=subprocess.DEVNULL,
             stderr=stderr,
         )
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError(f"roost worker did not start: {log.read_text()!r}") from None
-            time.sleep(0.05)
-    try:
+    with answering(proc, f"http://127.0.0.1:{port}/metrics", log, "roost worker"):
         yield log
-    finally:
-        proc.terminate()
-        proc.wait(timeout=15)
 
 
 def test_serve_counts_and_logs_what_its_worker_and_api_do(tmp_path: Path) -> None:

@@ -217,10 +217,7 @@ def test_an_argument_overrides_one_key_and_keeps_the_rest_of_its_table(
     settings = load_settings(None, worker={"max_concurrent": 4})
     assert (settings.worker.max_concurrent, settings.worker.lease) == (4, 15)
     assert settings.source("worker", "max_concurrent") == "arguments"
-    assert (
-        settings.source("worker", "lease")
-        == "environment variable ROOST_WORKER__LEASE"
-    )
+    assert settings.source("worker", "lease") == "environment variable ROOST_WORKER__LEASE"
 
 
 # -- payload fields, not settings (item 13) ----------------------------------------------------

@@ -28,9 +28,12 @@ def test_the_old_environment_variable_still_sets_the_lease(
     make_settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ROOST_WORKER__STALE_TIMEOUT", "15")
-    with pytest.warns(RoostDeprecationWarning, match="environment variable "
-                      "ROOST_WORKER__STALE_TIMEOUT: worker.stale_timeout is deprecated: rename "
-                      "it worker.lease"):
+    with pytest.warns(
+        RoostDeprecationWarning,
+        match="environment variable "
+        "ROOST_WORKER__STALE_TIMEOUT: worker.stale_timeout is deprecated: rename "
+        "it worker.lease",
+    ):
         assert load_settings(None).worker.lease == 15
 
 

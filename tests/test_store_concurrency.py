@@ -49,7 +49,10 @@ class StatsWatcher:
         while not self._stop.is_set():
             s = self.store.stats()
             self.reads += 1
-            if s.pending + s.running + s.done + s.failed + s.cancelled != self.total or s.total != self.total:
+            if (
+                s.pending + s.running + s.done + s.failed + s.cancelled != self.total
+                or s.total != self.total
+            ):
                 self.bad.append(repr(s))
 
 

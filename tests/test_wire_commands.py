@@ -76,15 +76,19 @@ class Watched:
     @hookimpl
     def register_stores(self, register: Callable[..., None]) -> None:
         def open_(cfg: StoreSettings) -> TaskStore:
-            client: MongoClient[Any] = MongoClient(cfg.url, tz_aware=True,
-                                                   event_listeners=[self.listener])
+            client: MongoClient[Any] = MongoClient(
+                cfg.url, tz_aware=True, event_listeners=[self.listener]
+            )
             return MongoStore(cfg.url, client=client)
+
         register("mongodb", open_)
 
 
 @pytest.fixture
 def watched(
-    mongo_wire_url: str, make_settings: Callable[..., Settings], tmp_path: Path,
+    mongo_wire_url: str,
+    make_settings: Callable[..., Settings],
+    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[tuple[Roost, Watch]]:
     listener = Watch()
@@ -92,8 +96,12 @@ def watched(
     settings = make_settings(
         store={"url": url},
         plugins={"modules": ["faults.taskplugins"]},
-        worker={"max_concurrent": CONCURRENCY, "lease": LEASE,
-                "poll_interval": 0.01, "max_poll_interval": 0.2},
+        worker={
+            "max_concurrent": CONCURRENCY,
+            "lease": LEASE,
+            "poll_interval": 0.01,
+            "max_poll_interval": 0.2,
+        },
     )
     monkeypatch.setenv("ROOST_FAULTS_GATE", str(tmp_path / "gate"))  # GATED runs wait for it
     roost = Roost.create(settings, plugins=[Watched(listener)])
@@ -118,20 +126,30 @@ async def test_one_heartbeat_command_extends_every_lease_the_worker_holds(
     ids = [(await roost.enqueue("GATED", {"n": i})).id for i in range(CONCURRENCY)]
     worker = Worker(roost)
     job = asyncio.create_task(worker.run())
-    await until(lambda: worker.status()["inflight"] == CONCURRENCY, 30,
-                lambda: f"every slot running: {worker.status()}")
+    await until(
+        lambda: worker.status()["inflight"] == CONCURRENCY,
+        30,
+        lambda: f"every slot running: {worker.status()}",
+    )
     # a command per lease would never extend them all at once
-    await until(lambda: CONCURRENCY in watch.extended, 30, lambda: (
-        f"one heartbeat command extending all {CONCURRENCY} leases; leases extended by "
-        f"each heartbeat command: {watch.extended}"))
+    await until(
+        lambda: CONCURRENCY in watch.extended,
+        30,
+        lambda: (
+            f"one heartbeat command extending all {CONCURRENCY} leases; leases extended by "
+            f"each heartbeat command: {watch.extended}"
+        ),
+    )
     (tmp_path / "gate").touch()
-    await until(lambda: worker.status()["inflight"] == 0, 30,
-                lambda: f"every run over: {worker.status()}")
+    await until(
+        lambda: worker.status()["inflight"] == 0, 30, lambda: f"every run over: {worker.status()}"
+    )
     worker.stop()
     await job
     tasks = [roost.store.sync.get(tid) for tid in ids]
     assert [(t.status, t.attempts) if t else None for t in tasks] == [
-        (TaskStatus.DONE, 1)] * CONCURRENCY, tasks
+        (TaskStatus.DONE, 1)
+    ] * CONCURRENCY, tasks
     assert watch.errors == []
 
 
@@ -146,8 +164,11 @@ async def test_an_idle_worker_still_finds_a_task_another_process_enqueues(
     other = MongoStore(roost.settings.store.url)  # no in-process wake-up: only polling finds it
     try:
         task = other.enqueue(NewTask(type="SLOW", payload={"n": 1}))
-        await until(lambda: (t := other.get(task.id)) is not None and t.status == TaskStatus.DONE,
-                    30, lambda: f"the idle worker to run the task: {other.get(task.id)}")
+        await until(
+            lambda: (t := other.get(task.id)) is not None and t.status == TaskStatus.DONE,
+            30,
+            lambda: f"the idle worker to run the task: {other.get(task.id)}",
+        )
     finally:
         other.close()
     worker.stop()
@@ -186,8 +207,14 @@ class LateHeartbeat:
 
     @hookimpl
     def register_task_types(self, register: Callable[[TaskType], None]) -> None:
-        register(TaskType("FLAKY", NoPayload, self.run,
-                          retry=RetryPolicy(max_attempts=3, strategy="fixed", base_delay=0)))
+        register(
+            TaskType(
+                "FLAKY",
+                NoPayload,
+                self.run,
+                retry=RetryPolicy(max_attempts=3, strategy="fixed", base_delay=0),
+            )
+        )
 
     async def run(self, ctx: TaskContext, job: NoPayload) -> dict[str, Any]:
         if ctx.task.attempts == 1:
@@ -203,13 +230,15 @@ class LateHeartbeat:
 
 
 async def test_a_late_heartbeat_reply_does_not_cancel_a_newer_run_of_the_task(
-    mongo_wire_url: str, make_settings: Callable[..., Settings],
+    mongo_wire_url: str,
+    make_settings: Callable[..., Settings],
 ) -> None:
     plugin = LateHeartbeat()
     url = with_database(mongo_wire_url, f"late_{uuid.uuid4().hex}")
-    roost = Roost.create(make_settings(store={"url": url}, worker={"max_concurrent": 1,
-                                                                   "lease": LEASE}),
-                         plugins=[plugin])
+    roost = Roost.create(
+        make_settings(store={"url": url}, worker={"max_concurrent": 1, "lease": LEASE}),
+        plugins=[plugin],
+    )
     await roost.start()
     try:
         task = await roost.enqueue("FLAKY", {})
@@ -218,8 +247,11 @@ async def test_a_late_heartbeat_reply_does_not_cancel_a_newer_run_of_the_task(
         # run 1 failed and was retried at once; run 2 runs while that heartbeat still waits
         await asyncio.wait_for(plugin.second.wait(), 30)
         plugin.go.set()  # its reply: run 1's lease is gone (the retry ended it)
-        await until(lambda: plugin.heartbeats >= 2 or plugin.cancelled, 30,
-                    lambda: "the late reply to be handled and the next heartbeat to begin")
+        await until(
+            lambda: plugin.heartbeats >= 2 or plugin.cancelled,
+            30,
+            lambda: "the late reply to be handled and the next heartbeat to begin",
+        )
         assert not plugin.cancelled, "the late reply about run 1 cancelled run 2"
         plugin.finish.set()
         await until(lambda: worker.status()["inflight"] == 0, 30, lambda: f"{worker.status()}")

@@ -22,6 +22,7 @@ from roost.core.store.dispatch import AsyncStore
 
 from .envelope import ok
 from .keys import ROOST, WORKER
+from .schemas import QueueStatsOut
 from .settings import api_settings
 
 
@@ -64,14 +65,8 @@ class SlotsOut(BaseModel):
     slots: list[SlotOut] | None = Field(description="null: the runtime has no session slots")
 
 
-class TypeCountOut(BaseModel):
+class TypeCountOut(QueueStatsOut):
     type: str
-    pending: int
-    running: int
-    done: int
-    failed: int
-    cancelled: int
-    total: int
     oldestDueAt: str | None = Field(description="when the oldest PENDING task was due")
 
 

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dashkit import TOKEN, Api, chromium_path, enqueue_mix, started
+from chromium import browser_path
+from dashkit import TOKEN, Api, enqueue_mix, started
 from playwright.sync_api import Browser, Page, sync_playwright
 
 
@@ -37,7 +38,7 @@ def browser() -> Iterator[Browser]:
     """Module-scoped on purpose: Playwright's sync API runs an event loop in this thread
     while it is open, and the async tests of later modules need the thread free of one."""
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path(), headless=True)
+        browser = pw.chromium.launch(executable_path=browser_path(), headless=True)
         yield browser
         browser.close()
 

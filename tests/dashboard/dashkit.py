@@ -5,7 +5,6 @@ which Chromium to drive (it must be present: the tests fail, never skip, without
 from __future__ import annotations
 
 import json
-import os
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -15,8 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
-from roost.plugins.runtime_playwright.browser import SYSTEM_CHROMIUM
 from served import Served, serve
 
 P = "/api/v4/twitter"
@@ -89,18 +86,3 @@ def started(folder: Path, env: dict[str, str]) -> Iterator[Served]:
         yield served
     log = served.log.read_text(encoding="utf-8", errors="replace")
     assert "Traceback" not in log, log
-
-
-def chromium_path() -> str | None:
-    if os.environ.get("ROOST_TEST_CHROMIUM"):
-        return os.environ["ROOST_TEST_CHROMIUM"]
-    cache = Path(os.environ.get("PLAYWRIGHT_BROWSERS_PATH", Path.home() / ".cache/ms-playwright"))
-    if any(cache.glob("chromium*/chrome-linux*/chrome")):
-        return None
-    if SYSTEM_CHROMIUM.is_file():
-        return str(SYSTEM_CHROMIUM)
-    pytest.fail(
-        "no Chromium for the dashboard tests: `apt-get install chromium` or "
-        "`playwright install chromium` (or set ROOST_TEST_CHROMIUM=/path/to/chrome)",
-        pytrace=False,
-    )

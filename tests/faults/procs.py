@@ -68,8 +68,11 @@ def read_tasks(store: TaskStore, ids: Iterable[str]) -> dict[str, Task]:
 
 def held_by(store: TaskStore, proc: Proc, ids: Iterable[str]) -> list[Task]:
     """The tasks of ``ids`` RUNNING under a lease of ``proc``'s worker."""
-    return [t for t in read_tasks(store, ids).values() if t.status == TaskStatus.RUNNING
-            and (t.locked_by or "").startswith(proc.worker_prefix)]
+    return [
+        t
+        for t in read_tasks(store, ids).values()
+        if t.status == TaskStatus.RUNNING and (t.locked_by or "").startswith(proc.worker_prefix)
+    ]
 
 
 @dataclass(frozen=True)
@@ -108,8 +111,17 @@ class Events:
         runs: dict[str, list[Run]] = defaultdict(list)
         for e in self:
             if e["event"] == "start":
-                runs[e["task"]].append(Run(e["task"], e["lease"], e["attempt"], e["pid"],
-                                           e["claimed"], e["expires"], e["t"]))
+                runs[e["task"]].append(
+                    Run(
+                        e["task"],
+                        e["lease"],
+                        e["attempt"],
+                        e["pid"],
+                        e["claimed"],
+                        e["expires"],
+                        e["t"],
+                    )
+                )
         for mine in runs.values():
             mine.sort(key=lambda r: (r.claimed, r.started))
         return dict(runs)
@@ -145,8 +157,11 @@ def assert_history(
             assert getattr(stats, status.value.lower()) == statuses[status], (stats, statuses)
 
     runs = events.runs()
-    final = {(t.id, t.lease_id): t.lease_expires_at.timestamp()
-             for t in frozen if t.lease_expires_at is not None}
+    final = {
+        (t.id, t.lease_id): t.lease_expires_at.timestamp()
+        for t in frozen
+        if t.lease_expires_at is not None
+    }
     accepted: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for e in events:
         if e["event"] == "accepted":
@@ -161,15 +176,18 @@ def assert_history(
             assert mine, f"{tid}: a completion accepted, but no run started: {done}"
             assert task.status == TaskStatus.DONE, f"{tid}: completion accepted, but {task}"
             assert (done[0]["lease"], done[0]["attempt"]) == (mine[-1].lease, task.attempts), (
-                f"{tid}: the accepted completion {done[0]} is not of the last run {mine[-1]}")
+                f"{tid}: the accepted completion {done[0]} is not of the last run {mine[-1]}"
+            )
         if task.status == TaskStatus.DONE and task.result and "lease" in task.result:
             assert mine and task.result["lease"] == mine[-1].lease, (
-                f"{tid}: the stored result {task.result} is not the last run's: {mine}")
+                f"{tid}: the stored result {task.result} is not the last run's: {mine}"
+            )
         for before, after in pairwise(mine):
             expired = max(before.expires, final.get((tid, before.lease), before.expires))
             assert after.claimed > expired or tid in failing, (
                 f"{tid} ran again before the lease of its earlier run had expired, and that run "
-                f"was not meant to fail:\n  {before}\n  {after}")
+                f"was not meant to fail:\n  {before}\n  {after}"
+            )
             assert after.attempt == before.attempt + 1, f"{tid}: a re-run not charged: {mine}"
     return tasks
 
@@ -191,7 +209,8 @@ class Proc:
 
     def tail(self, lines: int = 25) -> str:
         return f"--- {self.name} (pid {self.pid}) log tail:\n" + "\n".join(
-            self.text().splitlines()[-lines:])
+            self.text().splitlines()[-lines:]
+        )
 
     def alive(self) -> bool:
         return self.popen.poll() is None
@@ -203,8 +222,9 @@ class Proc:
         """Send ``sig`` and wait until the process has taken it (no longer pending): its
         handler has run, so a next signal is a second one, never merged into this one."""
         self.signal(sig)
-        wait_until(lambda: not self._pending(sig), 10, f"{self.name} to take signal {sig}",
-                   self.tail)
+        wait_until(
+            lambda: not self._pending(sig), 10, f"{self.name} to take signal {sig}", self.tail
+        )
 
     def _pending(self, sig: int) -> bool:
         try:
@@ -220,7 +240,8 @@ class Proc:
             return self.popen.wait(timeout)
         except subprocess.TimeoutExpired:
             raise AssertionError(
-                f"{self.name} did not exit within {timeout:g}s\n{self.tail()}") from None
+                f"{self.name} did not exit within {timeout:g}s\n{self.tail()}"
+            ) from None
 
 
 class Procs:
@@ -231,21 +252,25 @@ class Procs:
         self.events = Events(workdir / "events.jsonl")
         self.gate = workdir / "gate"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("ROOST_")}
-        self.env.update({
-            "ROOST_NO_ENTRY_POINTS": "1",
-            "ROOST_STORE__URL": store_url,
-            "ROOST_PLUGINS__MODULES": '["faults.taskplugins"]',
-            "ROOST_RUNTIME__NAME": "mock",
-            # recovery charges the attempt and waits the retry policy's delay: a short one,
-            # so a scenario sees a crashed worker's tasks run again within its deadline
-            "ROOST_RETRY__STRATEGY": "fixed",
-            "ROOST_RETRY__BASE_DELAY": "0.1",
-            "ROOST_RETRY__JITTER": "0",
-            "ROOST_FAULTS_LOG": str(self.events.path),
-            "ROOST_FAULTS_GATE": str(self.gate),
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])),
-            "PYTHONUNBUFFERED": "1",
-        })
+        self.env.update(
+            {
+                "ROOST_NO_ENTRY_POINTS": "1",
+                "ROOST_STORE__URL": store_url,
+                "ROOST_PLUGINS__MODULES": '["faults.taskplugins"]',
+                "ROOST_RUNTIME__NAME": "mock",
+                # recovery charges the attempt and waits the retry policy's delay: a short one,
+                # so a scenario sees a crashed worker's tasks run again within its deadline
+                "ROOST_RETRY__STRATEGY": "fixed",
+                "ROOST_RETRY__BASE_DELAY": "0.1",
+                "ROOST_RETRY__JITTER": "0",
+                "ROOST_FAULTS_LOG": str(self.events.path),
+                "ROOST_FAULTS_GATE": str(self.gate),
+                "PYTHONPATH": os.pathsep.join(
+                    filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])
+                ),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         self.env.update(env_settings(settings))
         self.started: list[Proc] = []
 
@@ -256,7 +281,10 @@ class Procs:
         with log.open("ab") as out:
             popen = subprocess.Popen(
                 [sys.executable, "-m", "roost.core.cli", *args],
-                cwd=self.workdir, env=env, stdin=subprocess.DEVNULL, stdout=out,
+                cwd=self.workdir,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
                 stderr=subprocess.STDOUT,
             )
         proc = Proc(name, popen, log)

@@ -49,10 +49,19 @@ def record(event: str, task: Task, **extra: Any) -> None:
     path = os.environ.get(LOG_ENV)
     if not path:
         return
-    line = json.dumps({"event": event, "task": task.id, "lease": task.lease_id,
-                       "attempt": task.attempts, "pid": os.getpid(), "t": time.time(),
-                       "claimed": stamp(task.locked_at), "expires": stamp(task.lease_expires_at),
-                       **extra})
+    line = json.dumps(
+        {
+            "event": event,
+            "task": task.id,
+            "lease": task.lease_id,
+            "attempt": task.attempts,
+            "pid": os.getpid(),
+            "t": time.time(),
+            "claimed": stamp(task.locked_at),
+            "expires": stamp(task.lease_expires_at),
+            **extra,
+        }
+    )
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, (line + "\n").encode())

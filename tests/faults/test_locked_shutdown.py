@@ -131,9 +131,7 @@ def test_shutdown_releases_in_one_write_once_the_lock_is_free(
 # -- item 2: only burst workers run (cron) and one of them crashed ----------------------------
 def test_a_burst_worker_recovers_what_a_crashed_worker_held(db: TaskStore, procs: Procs) -> None:
     ids = enqueue(db, 3, "ZOMBIE", seconds=0)  # run 1 stops its own process mid-run
-    victim = procs.start(
-        "victim", "worker", "--burst", "--concurrency", "3", worker__lease=1
-    )
+    victim = procs.start("victim", "worker", "--burst", "--concurrency", "3", worker__lease=1)
     wait_until(
         lambda: running_under(db, ids, victim) and procs.events.count("start"),
         30,

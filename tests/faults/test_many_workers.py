@@ -21,21 +21,33 @@ CONCURRENCY = 4
 def test_tasks_over_3_workers_each_claimed_once(engine: str, db: TaskStore, procs: Procs) -> None:
     # every worker holds CONCURRENCY gated tasks before the rest is enqueued: all of them
     # are up and claiming when the race starts (a full worker cannot take another's share)
-    gates = [t.id for t in db.enqueue_many(
-        [NewTask(type="GATED", payload={"n": -i}) for i in range(WORKERS * CONCURRENCY)])]
-    workers = [procs.start(f"worker{i}", "worker", "--concurrency", str(CONCURRENCY))
-               for i in range(WORKERS)]
+    gates = [
+        t.id
+        for t in db.enqueue_many(
+            [NewTask(type="GATED", payload={"n": -i}) for i in range(WORKERS * CONCURRENCY)]
+        )
+    ]
+    workers = [
+        procs.start(f"worker{i}", "worker", "--concurrency", str(CONCURRENCY))
+        for i in range(WORKERS)
+    ]
 
     def all_claimed() -> bool:
         return all(t.status == TaskStatus.RUNNING for t in read_tasks(db, gates).values())
+
     wait_until(all_claimed, 60, "every worker to fill its slots", procs.diagnose)
     n = TASKS[engine]
-    ids = [t.id for t in db.enqueue_many([NewTask(type="SLOW", payload={"n": i})
-                                          for i in range(n)])]
+    ids = [
+        t.id for t in db.enqueue_many([NewTask(type="SLOW", payload={"n": i}) for i in range(n)])
+    ]
     procs.open_gate()
 
-    wait_until(lambda: db.stats().done == n + len(gates), 120, f"{n} tasks DONE",
-               lambda: f"{db.stats()}\n{procs.diagnose()}")
+    wait_until(
+        lambda: db.stats().done == n + len(gates),
+        120,
+        f"{n} tasks DONE",
+        lambda: f"{db.stats()}\n{procs.diagnose()}",
+    )
 
     tasks = assert_history(db, [*gates, *ids], procs.events)
     assert {(t.status, t.attempts) for t in tasks.values()} == {(TaskStatus.DONE, 1)}

@@ -97,8 +97,9 @@ def db_url(outage: Outage) -> str:
 def http(method: str, url: str, body: Any = None, timeout: float = 60) -> Reply:
     """Status, JSON body and seconds taken; a hang fails the test at ``timeout``."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
     started = time.monotonic()
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -122,6 +123,7 @@ class Api:
             except OSError:
                 assert self.proc.alive(), self.proc.tail()
                 return False
+
         wait_until(up, 30, "the API to answer", self.proc.tail)
 
     def enqueue(self, n: int) -> list[str]:
@@ -152,20 +154,28 @@ def assert_unavailable(api: Api, method: str, path: str, body: Any = None) -> fl
 def test_the_store_goes_away_mid_run(outage: Outage, db: TaskStore, procs: Procs) -> None:
     # two GATED runs hold slots across the start of the outage and finish inside it: the
     # worker has outcomes to write while the store is away, whatever else it is doing
-    gated = [t.id for t in db.enqueue_many(
-        [NewTask(type="GATED", payload={"n": i}) for i in range(2)])]
-    api = serve(procs, worker__lease=4, worker__recovery_interval=0.5,
-                worker__max_concurrent=4)
+    gated = [
+        t.id for t in db.enqueue_many([NewTask(type="GATED", payload={"n": i}) for i in range(2)])
+    ]
+    api = serve(procs, worker__lease=4, worker__recovery_interval=0.5, worker__max_concurrent=4)
     ids = api.enqueue(TASKS)
     wait_until(lambda: db.stats().done >= 2, 30, "some tasks done", procs.diagnose)
-    wait_until(lambda: {t.status for t in read_tasks(db, gated).values()} == {TaskStatus.RUNNING},
-               30, "the gated runs to be running", procs.diagnose)
+    wait_until(
+        lambda: {t.status for t in read_tasks(db, gated).values()} == {TaskStatus.RUNNING},
+        30,
+        "the gated runs to be running",
+        procs.diagnose,
+    )
 
     outage.begin()
     began = time.monotonic()
     procs.open_gate()
-    wait_until(lambda: all(procs.events.by("finish", tid) for tid in gated), 30,
-               "the gated runs to finish, inside the outage", procs.diagnose)
+    wait_until(
+        lambda: all(procs.events.by("finish", tid) for tid in gated),
+        30,
+        "the gated runs to finish, inside the outage",
+        procs.diagnose,
+    )
     took = [assert_unavailable(api, "POST", f"{PREFIX}/tasks/slow", {"n": 99})]
     if outage.reads_survive:
         status, body, seconds = api("GET", f"{PREFIX}/queue/stats")
@@ -178,8 +188,12 @@ def test_the_store_goes_away_mid_run(outage: Outage, db: TaskStore, procs: Procs
 
     outage.end()
     every = [*gated, *ids]
-    wait_until(lambda: db.stats().done == len(every), 60, "every task DONE after the outage",
-               lambda: f"{db.stats()}\n{api.proc.tail()}")
+    wait_until(
+        lambda: db.stats().done == len(every),
+        60,
+        "every task DONE after the outage",
+        lambda: f"{db.stats()}\n{api.proc.tail()}",
+    )
     tasks = assert_history(db, every, procs.events)  # also: the refused enqueue stored nothing
     assert {t.status for t in tasks.values()} == {TaskStatus.DONE}
     status, body, _ = api("GET", f"{PREFIX}/queue/stats")

@@ -20,15 +20,20 @@ SLOTS = 3
 
 
 def enqueue(db: TaskStore, n: int, first: int = 0) -> list[str]:
-    return [t.id for t in db.enqueue_many(
-        [NewTask(type="GATED", payload={"n": i}) for i in range(first, first + n)])]
+    return [
+        t.id
+        for t in db.enqueue_many(
+            [NewTask(type="GATED", payload={"n": i}) for i in range(first, first + n)]
+        )
+    ]
 
 
 def start_holding(db: TaskStore, procs: Procs, ids: list[str], **settings: float) -> Proc:
     """A worker with every slot taken by a run of ``ids``."""
     worker = procs.start("worker", "worker", "--concurrency", str(SLOTS), **settings)
-    wait_until(lambda: len(held_by(db, worker, ids)) == SLOTS, 30, f"{SLOTS} running tasks",
-               procs.diagnose)
+    wait_until(
+        lambda: len(held_by(db, worker, ids)) == SLOTS, 30, f"{SLOTS} running tasks", procs.diagnose
+    )
     return worker
 
 
@@ -43,13 +48,23 @@ def assert_released(db: TaskStore, procs: Procs, ids: list[str]) -> None:
 
 def test_sigterm_lets_running_tasks_finish(db: TaskStore, procs: Procs) -> None:
     running = enqueue(db, SLOTS)
-    worker = start_holding(db, procs, running, worker__shutdown_timeout=60,
-                           worker__poll_interval=0.01, worker__max_poll_interval=0.05)
+    worker = start_holding(
+        db,
+        procs,
+        running,
+        worker__shutdown_timeout=60,
+        worker__poll_interval=0.01,
+        worker__max_poll_interval=0.05,
+    )
     worker.deliver(signal.SIGTERM)
     waiting = enqueue(db, SLOTS, first=SLOTS)  # due now, after the signal
     procs.open_gate(0)  # one run finishes: a worker still claiming fills its slot at once
-    wait_until(lambda: read_tasks(db, running)[running[0]].status == TaskStatus.DONE, 30,
-               "the first running task DONE", procs.diagnose)
+    wait_until(
+        lambda: read_tasks(db, running)[running[0]].status == TaskStatus.DONE,
+        30,
+        "the first running task DONE",
+        procs.diagnose,
+    )
     procs.open_gate()  # the other runs finish, and so would anything claimed since
     assert worker.wait(60) == 0, worker.tail()
     tasks = assert_history(db, [*running, *waiting], procs.events)

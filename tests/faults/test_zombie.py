@@ -30,8 +30,9 @@ def test_paused_worker_loses_the_lease_and_its_late_completion_is_refused(
     zid = zombie_task.id
     # A claims the task and stops itself inside the handler (SIGSTOP), mid-run, lease held
     # one slot and no periodic recovery on A: nothing else of A's is writing when it stops
-    a = procs.start("worker-a", "worker", "--concurrency", "1",
-                    **{**settings, "worker__recovery_interval": 60})
+    a = procs.start(
+        "worker-a", "worker", "--concurrency", "1", **{**settings, "worker__recovery_interval": 60}
+    )
     wait_until(lambda: stopped(a), 30, "worker A to stop itself mid-run", procs.diagnose)
     first = db.get(zid)  # stopped: nothing extends its lease any more
     assert first is not None and first.status == TaskStatus.RUNNING
@@ -43,6 +44,7 @@ def test_paused_worker_loses_the_lease_and_its_late_completion_is_refused(
     def done() -> bool:
         task = db.get(zid)
         return task is not None and task.status == TaskStatus.DONE
+
     wait_until(done, 30, "worker B to recover and complete the task", procs.diagnose)
     b.signal(signal.SIGTERM)
     assert b.wait(15) == 0, b.tail()
@@ -51,19 +53,24 @@ def test_paused_worker_loses_the_lease_and_its_late_completion_is_refused(
     assert newer.result["pid"] == b.pid and newer.attempts == 2
 
     # A resumes: its run finishes, its completion of the old run is refused, it keeps working
-    later = [t.id for t in db.enqueue_many(
-        [NewTask(type="SLOW", payload={"n": i}) for i in range(3)])]
+    later = [
+        t.id for t in db.enqueue_many([NewTask(type="SLOW", payload={"n": i}) for i in range(3)])
+    ]
     a.signal(signal.SIGCONT)
 
     def later_done() -> bool:
         return all(t.status == TaskStatus.DONE for t in read_tasks(db, later).values())
+
     wait_until(later_done, 30, "worker A to run new tasks after SIGCONT", procs.diagnose)
 
     assert a.alive(), a.tail()
     tasks = assert_history(db, [zid, *later], procs.events, frozen=[first])
     final = tasks[zid]
     assert (final.status, final.result, final.attempts) == (
-        TaskStatus.DONE, newer.result, 2)  # the newer result stands
+        TaskStatus.DONE,
+        newer.result,
+        2,
+    )  # the newer result stands
     assert sorted(e["pid"] for e in procs.events.by("start", zid)) == sorted([a.pid, b.pid])
     # A's handler did return after SIGCONT, and that completion was refused: the one
     # accepted completion is B's

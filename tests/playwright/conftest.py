@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakex.env import FAST, browser_path
+from chromium import browser_path
+from fakex.env import FAST
 from fakex.server import FakeX
 from roost.plugins.runtime_playwright.runtime import PlaywrightRuntime
 from roost.plugins.runtime_playwright.settings import PlaywrightSettings
@@ -73,4 +74,3 @@ async def make_runtime(
 def _playwright_logs(caplog: pytest.LogCaptureFixture) -> None:
     """The runtime's INFO lines in a failed test's report (tests assert behaviour, not them)."""
     caplog.set_level(logging.INFO, logger="roost.playwright")
-

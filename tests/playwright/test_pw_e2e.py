@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from fakex.env import FAST, browser_path
+from chromium import browser_path
+from fakex.env import FAST
 from fakex.server import FakeX
 from roost.core.app import Roost
 from roost.core.models import Task, TaskStatus
