@@ -406,6 +406,7 @@ async def test_openapi_document_lists_every_route(api: TestClient) -> None:
         f"{P}/queue/redrive",
         f"{P}/queue/purge",
         f"{P}/workers",
+        f"{P}/queue/types",
         f"{P}/queue/series",
         f"{P}/runtime/slots",
     }

@@ -47,7 +47,7 @@ def operations(api_schema: schemathesis.BaseSchema) -> list[schemathesis.APIOper
 def test_api_conforms_to_its_openapi_document(api_schema: schemathesis.BaseSchema) -> None:
     """Generated valid and invalid requests for every operation: no 5xx, responses as documented."""
     ops = operations(api_schema)
-    assert len(ops) == 15
+    assert len(ops) == 16
     for op, mode in itertools.product(ops, schemathesis.GenerationMode):
         if mode is schemathesis.GenerationMode.NEGATIVE and not (
             op.body or op.path_parameters or op.query

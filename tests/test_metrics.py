@@ -112,15 +112,16 @@ async def test_counters_move_as_tasks_end_each_way(served: TestClient) -> None:
             finished("done", "OK")(f) == 2
             and finished("done", "FLAKY")(f) == 1
             and finished("done", "LOSE")(f) == 1
+            # the first LOSE run's refused write may land after its second run's
+            and finished("lost_lease", "LOSE")(f) == 1
         ),
-        "every task done",
+        "every task done and the lost run counted",
     )
     assert value(found, "roost_tasks_enqueued_total", type="OK") == 3
     assert value(found, "roost_tasks_enqueued_total", type="BAD") == 1
     assert finished("retried", "FLAKY")(found) == 1
     assert finished("failed", "BAD")(found) == 1
     assert finished("cancelled", "OK")(found) == 1
-    assert finished("lost_lease", "LOSE")(found) == 1
     assert finished("failed", "OK")(found) == 0  # every series exists from the start
     # one run-time sample per run this process made (LOSE and FLAKY ran twice), and one
     # wait sample per claim

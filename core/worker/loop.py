@@ -89,20 +89,18 @@ class Worker(Shutdown):
         log.info(
             "worker start id=%s concurrency=%d lease=%gs", self.id, self.max_concurrent, self.lease
         )
-        self._registration = Registration(self)
-        self._registration.start()
+        self._registration = reg = Registration(self)
+        reg.start()
         every = partial(maintenance.every, self._fatal)
-        background = [
-            asyncio.create_task(every(self.lease / 3, self._heartbeat), name="heartbeat"),
-            asyncio.create_task(
-                every(self._registration.interval, self._registration.beat), name="registry"
-            ),
-            asyncio.create_task(  # a burst recovers before it decides the queue is empty
-                every(cfg.recovery_interval, self._recover, now=not burst), name="recovery"
-            ),
-            asyncio.create_task(every(cfg.recovery_interval, self._purge), name="retention"),
-            asyncio.create_task(every(sampler.EVERY, sampler.Sampler(self).sample, True), name="sample"),
+        jobs = [  # (interval, call, at once too, name)
+            (self.lease / 3, self._heartbeat, False, "heartbeat"),
+            (reg.interval, reg.beat, False, "registry"),
+            # a burst recovers before it decides the queue is empty
+            (cfg.recovery_interval, self._recover, not burst, "recovery"),
+            (cfg.recovery_interval, self._purge, False, "retention"),
+            (sampler.EVERY, sampler.Sampler(self).sample, True, "sample"),
         ]
+        background = [asyncio.create_task(every(t, fn, now), name=n) for t, fn, now, n in jobs]
         # the poll loop is a task of its own: a stop() while it waits for a claim stuck on
         # a locked database starts the shutdown clock at once, not when that claim returns
         poller = asyncio.create_task(self._poll(burst), name="poll")
