@@ -133,23 +133,31 @@ def _http_message(exc: web.HTTPException, request: web.Request) -> str:
     return exc.reason
 
 
+def bearer_is(request: web.Request, expected: str) -> bool:
+    """``Authorization: Bearer <expected>``, compared in constant time."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    # header bytes that are not UTF-8 arrive as surrogates: they compare unequal, not raise
+    sent = value.strip().encode("utf-8", "surrogatepass")
+    return (
+        scheme.lower() == "bearer" and bool(sent) and hmac.compare_digest(sent, expected.encode())
+    )
+
+
 @web.middleware
 async def token_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """With ``api.token`` set, every ``/api`` route needs ``Authorization: Bearer <token>``,
     the OpenAPI document too: it describes every task type a private plugin adds."""
     token = api_settings(request.app[ROOST].settings).token
-    if token is not None and request.path.startswith("/api/"):
-        given = request.headers.get("Authorization", "")
-        scheme, _, value = given.partition(" ")
-        expected = token.get_secret_value().encode()
-        # header bytes that are not UTF-8 arrive as surrogates: they compare unequal, not raise
-        sent = value.strip().encode("utf-8", "surrogatepass")
-        if scheme.lower() != "bearer" or not sent or not hmac.compare_digest(sent, expected):
-            return error(
-                401,
-                "unauthorized",
-                "missing or wrong token: send 'Authorization: Bearer <api.token>'",
-                None,
-                **{"WWW-Authenticate": "Bearer"},
-            )
+    if (
+        token is not None
+        and request.path.startswith("/api/")
+        and not bearer_is(request, token.get_secret_value())
+    ):
+        return error(
+            401,
+            "unauthorized",
+            "missing or wrong token: send 'Authorization: Bearer <api.token>'",
+            None,
+            **{"WWW-Authenticate": "Bearer"},
+        )
     return await handler(request)

@@ -4,10 +4,9 @@ the envelope; with ``api.token`` set it needs the token too (Prometheus sends it
 
 from __future__ import annotations
 
-import hmac
-
 from aiohttp import web
 from roost.core.app import Roost
+from roost.plugins.api.envelope import bearer_is
 from roost.plugins.api.keys import WORKER
 from roost.plugins.api.settings import api_settings
 
@@ -22,7 +21,7 @@ def metrics_routes(roost: Roost) -> web.RouteTableDef:
     @routes.get("/metrics")
     async def scrape(request: web.Request) -> web.Response:
         token = api_settings(roost.settings).token
-        if token is not None and not _bearer_is(request, token.get_secret_value()):
+        if token is not None and not bearer_is(request, token.get_secret_value()):
             return web.Response(
                 status=401,
                 text="missing or wrong token: send 'Authorization: Bearer <api.token>'\n",
@@ -34,11 +33,3 @@ def metrics_routes(roost: Roost) -> web.RouteTableDef:
         return metrics_response(await exposition(metrics))
 
     return routes
-
-
-def _bearer_is(request: web.Request, expected: str) -> bool:
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    sent = value.strip().encode("utf-8", "surrogatepass")
-    return (
-        scheme.lower() == "bearer" and bool(sent) and hmac.compare_digest(sent, expected.encode())
-    )

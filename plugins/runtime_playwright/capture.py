@@ -80,4 +80,3 @@ class PageEvents:
             return await asyncio.wait_for(self._queue.get(), max(timeout, 0.01))
         except TimeoutError:
             return None
-
