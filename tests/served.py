@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -70,6 +71,8 @@ def answering(proc: subprocess.Popen[bytes], url: str, log: Path, what: str) -> 
         try:
             with urllib.request.urlopen(url, timeout=1):
                 break
+        except urllib.error.HTTPError:
+            break  # it answers (e.g. 401 without the token): it is up
         except OSError:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()

@@ -210,6 +210,18 @@ def test_a_worker_serves_its_own_metrics(tmp_path: Path) -> None:
     assert "--metrics-port" in busy.stderr and "Traceback" not in busy.stderr
 
 
+def test_a_workers_metrics_need_the_token_when_one_is_set(tmp_path: Path) -> None:
+    port = free_port()
+    with worker(tmp_path, port, ROOST_API__TOKEN=TOKEN):
+        url = f"http://127.0.0.1:{port}/metrics"
+        for wrong in (None, "not-the-token"):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                http(url, token=wrong)
+            assert refused.value.code == 401
+            assert refused.value.headers["WWW-Authenticate"] == "Bearer"
+        assert value(parse(http(url, token=TOKEN)), "roost_worker_running") == 1
+
+
 @pytest.mark.parametrize(
     ("args", "env", "named"),
     [

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from aiohttp import web
 from roost.core.app import Roost
-from roost.plugins.api.envelope import bearer_is
 from roost.plugins.api.keys import WORKER
 from roost.plugins.api.settings import api_settings
 
-from .scope import exposition, metrics_for, watch_worker
-from .server import metrics_response
+from .scope import metrics_for, watch_worker
+from .server import answer
 
 
 def metrics_routes(roost: Roost) -> web.RouteTableDef:
@@ -20,16 +19,10 @@ def metrics_routes(roost: Roost) -> web.RouteTableDef:
 
     @routes.get("/metrics")
     async def scrape(request: web.Request) -> web.Response:
-        token = api_settings(roost.settings).token
-        if token is not None and not bearer_is(request, token.get_secret_value()):
-            return web.Response(
-                status=401,
-                text="missing or wrong token: send 'Authorization: Bearer <api.token>'\n",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
         worker = request.app.get(WORKER)
         if worker is not None:  # an app built without the runner (tests, run_app)
             watch_worker(metrics, worker)
-        return metrics_response(await exposition(metrics))
+        token = api_settings(roost.settings).token
+        return await answer(request, metrics, None if token is None else token.get_secret_value())
 
     return routes

@@ -1,7 +1,8 @@
 """A worker process's own metrics: ``GET /metrics`` on ``metrics.host:metrics.port``
 (``roost worker --metrics-port N``), and its summary log line; a
 :class:`~roost.core.runner.Server` of the runner, so the port is bound before anything
-starts and a busy one stops start-up with one line (exit 2), as ``roost serve`` does."""
+starts and a busy one stops start-up with one line (exit 2), as ``roost serve`` does. With
+``api.token`` set it needs the token, as the API's ``/metrics`` does."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from roost.core.app import Roost
 from roost.core.errors import ConfigError
 from roost.core.worker import Worker
+from roost.plugins.api.app import LOOPBACK
+from roost.plugins.api.envelope import bearer_is
+from roost.plugins.api.settings import api_settings
 
 from .instruments import Metrics
 from .scope import exposition
@@ -33,17 +37,26 @@ HINTS = {
 }
 
 
-def metrics_app(metrics: Metrics) -> web.Application:
+def metrics_app(metrics: Metrics, token: str | None) -> web.Application:
     async def handler(request: web.Request) -> web.Response:
-        return metrics_response(await exposition(metrics))
+        return await answer(request, metrics, token)
 
     app = web.Application()
     app.router.add_get("/metrics", handler)
     return app
 
 
-def metrics_response(body: bytes) -> web.Response:
-    response = web.Response(body=body)
+async def answer(request: web.Request, metrics: Metrics, token: str | None) -> web.Response:
+    """The exposition, or 401 without ``Authorization: Bearer <token>`` when one is set
+    (queue sizes and type names are not public; Prometheus sends it with
+    ``authorization: {credentials: ...}``)."""
+    if token is not None and not bearer_is(request, token):
+        return web.Response(
+            status=401,
+            text="missing or wrong token: send 'Authorization: Bearer <api.token>'\n",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    response = web.Response(body=await exposition(metrics))
     response.headers["Content-Type"] = CONTENT_TYPE_LATEST
     return response
 
@@ -81,6 +94,8 @@ class MetricsServer:
 
     def __init__(self, roost: Roost, worker: Worker | None, metrics: Metrics) -> None:
         self.cfg = metrics_settings(roost.settings)
+        token = api_settings(roost.settings).token
+        self.token = None if token is None else token.get_secret_value()
         self.worker = worker
         self.metrics = metrics
         self._sock: socket.socket | None = None
@@ -94,11 +109,17 @@ class MetricsServer:
     def bind(self) -> None:
         if self.cfg.port is not None:
             self._sock = bind(self.cfg.host, self.cfg.port)
+            if self.cfg.host not in LOOPBACK and self.token is None:
+                log.warning(
+                    "metrics.host=%s is reachable from other machines and api.token is not"
+                    " set: anyone there can read this worker's metrics",
+                    self.cfg.host,
+                )
 
     async def start(self) -> None:
         if self._sock is not None:
             self._runner = web.AppRunner(
-                metrics_app(self.metrics), access_log=None, handle_signals=False
+                metrics_app(self.metrics, self.token), access_log=None, handle_signals=False
             )
             await self._runner.setup()
             await web.SockSite(self._runner, self._sock).start()
