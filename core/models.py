@@ -108,7 +108,7 @@ class Task:
     last_error: str | None = None
     checkpoint: dict[str, Any] | None = None
     dedupe_key: str | None = None
-    #: Set while a RUNNING task is being cancelled (its worker stops it within a heartbeat).
+    #: Set while a RUNNING task is being cancelled (its worker stops it within 10 s).
     cancel_requested: bool = False
     #: The last :data:`ERRORS_KEPT` errors, oldest first: every Retry and Fail with an error
     #: adds one, with the attempt it ended (the ``attempts`` count at that moment).

@@ -147,7 +147,7 @@ def _cancel(inv: Invocation) -> int:
     if inv.args.json:
         return print_json({"taskId": task.id, "status": task.status.value})
     if task.cancel_requested:
-        print(f"task {task.id}: RUNNING, cancel requested (its worker stops it within a heartbeat)")
+        print(f"task {task.id}: RUNNING, cancel requested (its worker stops it within 10 s)")
     else:
         print(f"task {task.id}: {task.status.value}")
     return 0

@@ -68,7 +68,7 @@ class Steering:
 
     async def cancel(self, task_id: str) -> Task:
         """PENDING: CANCELLED at once (fires ``task_cancelled``). RUNNING: the cancel is
-        requested (``cancel_requested``); its worker stops the handler within a heartbeat and
+        requested (``cancel_requested``); its worker stops the handler within 10 s and
         the task ends CANCELLED. :class:`NotFound`, or :class:`NotCancellable` once ended."""
         tid = args.task_id(task_id)
         for _ in range(3):  # a task retried between the two reads is cancellable again

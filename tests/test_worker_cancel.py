@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from roost.core.app import Roost
 from roost.core.models import NewTask, TaskStatus
-from roost.core.worker import Worker
+from roost.core.worker import Worker, registry
 from roost.core.worker.maintenance import rescue
 from scripted import Running, Scripted, stored, until
 from store_urls import store_url
@@ -30,8 +30,14 @@ WORKER = {
     "poll_interval": 0.01,
     "max_poll_interval": 0.05,
 }
-SLOW_HEARTBEAT = {"lease": 60}  # no heartbeat within a test: the worker does not learn of a cancel
+SLOW_HEARTBEAT = {"lease": 60}  # no heartbeat within a test (with ``unwatched``)
 MakeRoost = Callable[..., Any]
+
+
+@pytest.fixture
+def unwatched(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker does not look for cancels within a test (nor beat the registry)."""
+    monkeypatch.setattr(registry, "EVERY", 3600.0)
 
 
 @pytest.fixture(params=["sqlite", "wire"])
@@ -88,6 +94,22 @@ async def test_cancel_stops_a_running_handler_and_the_task_ends_cancelled(
     assert stored(roost, tid).status == TaskStatus.CANCELLED
 
 
+async def test_a_cancel_is_seen_within_seconds_whatever_the_lease(
+    make_roost: MakeRoost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the lease heartbeat of the default 300 s lease comes every 100 s: cancels are
+    # looked for apart from it, every registry.EVERY (10 s; shortened here)
+    monkeypatch.setattr(registry, "EVERY", 0.3)
+    plugin = Scripted()
+    roost = await make_roost(plugin, lease=300)
+    async with Running(roost):
+        tid = await enqueue(roost, "hang")
+        await until(lambda: plugin.started() == 1, "the handler to start")
+        await roost.store.cancel(tid)
+        await until(ended(roost, tid, TaskStatus.CANCELLED), "the task to end CANCELLED", 15)
+    assert plugin.cancelled == [tid]
+
+
 async def test_cancels_racing_completions_end_one_way_each(make_roost: MakeRoost) -> None:
     """Cancel six running tasks while three of their handlers are let through: each task
     ends DONE (its handler finished first) or CANCELLED (stopped), never both, never
@@ -117,7 +139,9 @@ async def test_cancels_racing_completions_end_one_way_each(make_roost: MakeRoost
     assert sum(t.status == TaskStatus.CANCELLED for t in tasks.values()) >= 3
 
 
-async def test_a_cancel_requested_meanwhile_wins_over_a_retry(make_roost: MakeRoost) -> None:
+async def test_a_cancel_requested_meanwhile_wins_over_a_retry(
+    make_roost: MakeRoost, unwatched: None
+) -> None:
     """The handler fails (retryable) after the cancel was asked, before a heartbeat told
     the worker: the re-queue becomes CANCELLED, and the event says so."""
     plugin = Scripted()
@@ -135,6 +159,7 @@ async def test_a_cancel_requested_meanwhile_wins_over_a_retry(make_roost: MakeRo
 
 async def test_a_stopping_worker_cancels_a_task_whose_cancel_it_had_not_seen(
     make_roost: MakeRoost,
+    unwatched: None,
 ) -> None:
     plugin = Scripted()
     roost = await make_roost(plugin, **SLOW_HEARTBEAT)

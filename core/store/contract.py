@@ -114,7 +114,7 @@ class TaskStore(abc.ABC):
     @abc.abstractmethod
     def cancel(self, task_id: str) -> Task | None:
         """PENDING -> CANCELLED at once (``finished_at`` set, dedupe key released);
-        RUNNING -> ``cancel_requested`` set (its worker sees it on its next heartbeat,
+        RUNNING -> ``cancel_requested`` set (its worker looks for cancels every 10 s,
         stops the handler and applies :class:`~.transitions.Cancel`). Returns the task as
         it is after the change (a RUNNING task already being cancelled is returned again),
         or None when nothing changed: unknown id, or DONE/FAILED/CANCELLED."""

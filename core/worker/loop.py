@@ -1,8 +1,9 @@
 """The worker's poll loop: claim due tasks into free slots, start them, stop, drain.
 
 One asyncio loop: the poll loop (:meth:`Worker._poll_iteration`) claims at most the free
-slots, :mod:`.maintenance` heartbeats every ``lease/3`` (stopping the runs an operator
-cancelled; :mod:`.registry` beats with it) and rescues expired leases every
+slots, :mod:`.maintenance` heartbeats every ``lease/3``, stops the runs an operator
+cancelled and :mod:`.registry` writes this worker's entry every 10 s (``lease/3`` if shorter),
+and it rescues expired leases every
 ``recovery_interval`` (:mod:`.retention` purges old finished tasks as often; :mod:`.sampler`
 stores the queue's depth for the dashboard every few seconds),
 :mod:`.executor` runs one task to its verdict, :mod:`.completer` batches the DONE writes. Signals are not handled here (the CLI does that): call
@@ -18,6 +19,7 @@ import logging
 import os
 import time
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
     from ..app import Roost
 
 log = logging.getLogger("roost.worker")
+#: a background job: every how many seconds, what, at once too, its name in the log
+Job = tuple[float, Callable[[], Awaitable[object]], bool, str]
 
 
 def make_worker_id() -> str:
@@ -91,16 +95,20 @@ class Worker(Shutdown):
         )
         self._registration = reg = Registration(self)
         reg.start()
-        every = partial(maintenance.every, self._fatal)
-        jobs = [  # (interval, call, at once too, name)
-            (self.lease / 3, self._heartbeat, False, "heartbeat"),
+        store, runs = self.store, self.inflight
+        beat = partial(maintenance.heartbeat, store, self.id, runs, self.lease)
+        purge = partial(retention.purge_expired, store, self.roost.settings.retention)
+        jobs: list[Job] = [
+            (self.lease / 3, beat, False, "heartbeat"),
             (reg.interval, reg.beat, False, "registry"),
+            (reg.interval, partial(maintenance.watch_cancels, store, runs), False, "cancels"),
             # a burst recovers before it decides the queue is empty
             (cfg.recovery_interval, self._recover, not burst, "recovery"),
-            (cfg.recovery_interval, self._purge, False, "retention"),
+            (cfg.recovery_interval, purge, False, "retention"),
             (sampler.EVERY, sampler.Sampler(self).sample, True, "sample"),
         ]
-        background = [asyncio.create_task(every(t, fn, now), name=n) for t, fn, now, n in jobs]
+        every = partial(maintenance.every, self._fatal)
+        background = [asyncio.create_task(every(t, fn, now, n), name=n) for t, fn, now, n in jobs]
         # the poll loop is a task of its own: a stop() while it waits for a claim stuck on
         # a locked database starts the shutdown clock at once, not when that claim returns
         poller = asyncio.create_task(self._poll(burst), name="poll")
@@ -234,12 +242,6 @@ class Worker(Shutdown):
             log.exception("task bookkeeping failed id=%s", task.id)
 
     # -- background ---------------------------------------------------------------------
-    async def _heartbeat(self) -> None:
-        await maintenance.heartbeat(self.store, self.id, self.inflight, self.lease)
-
-    async def _purge(self) -> None:
-        await retention.purge_expired(self.store, self.roost.settings.retention)
-
     async def _recover(self) -> int:
         return await maintenance.rescue(self.roost, self._events)
 

@@ -80,28 +80,29 @@ async def every(
     interval: float,
     fn: Callable[[], Awaitable[object]],
     now: bool = False,
+    name: str = "",
 ) -> None:
     """Call ``fn`` every ``interval`` seconds (at once too with ``now``) until cancelled: a
     store outage or a bug is logged and the next round tries again; a damaged store is
-    ``fatal`` (the worker stops)."""
+    ``fatal`` (the worker stops). ``name`` (else ``fn``'s) is what the log calls it."""
+    name = name or fn.__name__.strip("_")
     if not now:
         await asyncio.sleep(interval)
     while True:
         try:
             await fn()
         except StoreUnavailable as exc:
-            log.warning("%s failed: %s", fn.__name__.strip("_"), exc)
+            log.warning("%s failed: %s", name, exc)
         except StoreCorrupt as exc:
             fatal(exc)
             return
         except Exception:
-            log.exception("%s failed", fn.__name__.strip("_"))
+            log.exception("%s failed", name)
         await asyncio.sleep(interval)
 
 
 async def heartbeat(store: AsyncStore, worker_id: str, runs: dict[str, Run], lease: float) -> None:
-    """Extend the leases of every run in one write; cancel the runs whose lease was lost,
-    and those whose cancel was requested."""
+    """Extend the leases of every run in one write; cancel the runs whose lease was lost."""
     leases = {tid: r.task.lease_id for tid, r in runs.items() if r.task.lease_id}
     if not leases:
         return
@@ -113,8 +114,13 @@ async def heartbeat(store: AsyncStore, worker_id: str, runs: dict[str, Run], lea
             log.warning("heartbeat: lease lost id=%s, cancelling the run", tid)
             run.lost = True
             run.job.cancel()
-    if held:
-        stop_requested(runs, leases, await store.cancel_requested(sorted(held)))
+
+
+async def watch_cancels(store: AsyncStore, runs: dict[str, Run]) -> None:
+    """Stop the runs an operator cancelled (one read for all of them)."""
+    leases = {tid: r.task.lease_id for tid, r in runs.items() if r.task.lease_id}
+    if leases:
+        stop_requested(runs, leases, await store.cancel_requested(sorted(leases)))
 
 
 async def unless_cancelled(

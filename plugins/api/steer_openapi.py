@@ -77,7 +77,7 @@ def steer_paths(prefix: str, ref: Ref, responses: Responses) -> dict[str, Any]:
         },
         prefix + "/tasks/{taskId}/cancel": task_action(
             "cancel",
-            "Cancel a task: PENDING at once, RUNNING within a heartbeat",
+            "Cancel a task: PENDING at once, RUNNING within 10 s",
             "409 not_cancellable when the task already ended (DONE, FAILED, CANCELLED)",
         ),
         prefix + "/tasks/{taskId}/retry": task_action(
