@@ -212,6 +212,9 @@ class WorkerInfo:
     inflight: int
     max_concurrent: int
     types: list[str] | None  # None: every registered type
+    #: the session slots of its runtime, as the API shows them (``name``, ``state``,
+    #: ``reason``, ``coolUntil``, ``leases``); None: its runtime has none, or has not started
+    slots: list[dict[str, Any]] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -224,4 +227,5 @@ class WorkerInfo:
             "inflight": self.inflight,
             "maxConcurrent": self.max_concurrent,
             "types": self.types,
+            "slots": self.slots,
         }

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 from roost.core.models import NewTask, TaskQuery, TaskStatus, utcnow
 from roost.core.store import Fail, Retry
 from roost.core.stores.sqlite import SQLiteStore
+from roost.core.stores.sqlite.schema import SCHEMA_VERSION
 from storekit import W, add, get
 
 FAILED, CANCELLED, DONE = TaskStatus.FAILED, TaskStatus.CANCELLED, TaskStatus.DONE
@@ -185,7 +187,7 @@ def test_a_file_of_an_older_roost_is_brought_up_to_date_with_its_data(
     store.setup()
     store.setup()  # idempotent
     with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA user_version").fetchone() == (3,)
+        assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     assert {"tasks_finished", "tasks_cancelled", "tasks_failed", "workers"} <= names
@@ -214,6 +216,31 @@ def test_a_file_of_an_older_roost_is_brought_up_to_date_with_its_data(
     assert store.cancel_requested([running.id]) == {running.id}
     assert store.purge({DONE, FAILED}, utcnow(), None, 10) == 2
     assert ids_of(store) == [running.id, pending.id]
+    store.close()
+
+
+def test_a_version_3_file_gains_the_workers_slots(tmp_path: Path) -> None:
+    path = tmp_path / "v3.db"
+    made = SQLiteStore(f"sqlite:///{path}")
+    made.setup()
+    tid = made.enqueue(NewTask("T", {"n": 1})).id
+    made.close()
+    with sqlite3.connect(path) as conn:  # the workers table as version 3 made it
+        conn.execute("ALTER TABLE workers DROP COLUMN slots")
+        conn.execute(
+            "INSERT INTO workers VALUES ('w-old', 'box', 1, ?, ?, ?, 1, 0, 3, NULL)",
+            (T0, T0, T0 + 10**12),
+        )
+        conn.execute("PRAGMA user_version = 3")
+    store = SQLiteStore(f"sqlite:///{path}")
+    store.setup()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+    [old] = store.list_workers(utcnow())
+    assert (old.worker_id, old.slots) == ("w-old", None)
+    store.beat_worker(replace(old, slots=[{"name": "main", "state": "free"}]))
+    assert store.list_workers(utcnow())[0].slots == [{"name": "main", "state": "free"}]
+    assert get(store, tid).payload == {"n": 1}
     store.close()
 
 

@@ -479,9 +479,29 @@ def test_workers_register_replace_and_leave(store: TaskStore) -> None:
     store.beat_worker(a)
     assert store.list_workers(now) == [a, b]  # oldest started first, every field kept
     later = now + timedelta(seconds=10)
-    b2 = worker("worker-b", b.started_at, later, types=["SEARCH"], pid=7, inflight=3, running=False)
+    slots = [
+        {"name": "main", "state": "busy", "reason": "", "coolUntil": None, "leases": 2},
+        {
+            "name": "b",
+            "state": "cooling",
+            "reason": "rate budget used up",
+            "coolUntil": "2026-12-02T01:15:00.000Z",
+            "leases": 0,
+        },
+    ]
+    b2 = worker(
+        "worker-b",
+        b.started_at,
+        later,
+        types=["SEARCH"],
+        pid=7,
+        inflight=3,
+        running=False,
+        slots=slots,
+    )
     store.beat_worker(b2)
-    assert store.list_workers(later) == [a, b2]
+    assert store.list_workers(later) == [a, b2]  # the runtime's slots kept as reported
+    assert a.slots is None and b2.to_json()["slots"] == slots
     store.remove_worker("worker-a")
     store.remove_worker("worker-unknown")
     assert store.list_workers(later) == [b2]

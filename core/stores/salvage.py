@@ -179,3 +179,10 @@ def sound(task: Task) -> bool:
         and (task.checkpoint is None or type(task.checkpoint) is dict)
         and (task.result is None or type(task.result) is dict)
     )
+
+
+def dict_list(found: object) -> list[dict[str, Any]] | None:
+    """``found`` if it is a list of objects (a worker's slots), else None (hand-edited)."""
+    if isinstance(found, list) and all(isinstance(item, dict) for item in found):
+        return found
+    return None

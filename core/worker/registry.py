@@ -15,8 +15,8 @@ import logging
 import os
 import socket
 import time
-from datetime import timedelta
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from ..models import WorkerInfo, iso, utcnow
 
@@ -26,6 +26,20 @@ if TYPE_CHECKING:
 log = logging.getLogger("roost.worker")
 MISSED_BEATS = 3  # heartbeats a worker may miss before it counts as dead
 EVERY = 10.0  # seconds between two registry writes at most (one small upsert each)
+
+
+def runtime_slots(runtime: Any) -> list[dict[str, Any]] | None:
+    """A started runtime's session slots (``runtime.slots.report()``, as the Playwright
+    runtime has), ``coolUntil`` as an ISO time while cooling; None without slots."""
+    pool = getattr(runtime, "slots", None)
+    if pool is None or not callable(getattr(pool, "report", None)):
+        return None
+    out = []
+    for slot in pool.report():
+        until = slot.get("coolUntil") if slot.get("state") == "cooling" else None
+        at = datetime.fromtimestamp(until, UTC) if until else None
+        out.append({**slot, "coolUntil": iso(at) if at else None})
+    return out
 
 
 class Registration:
@@ -56,6 +70,7 @@ class Registration:
             inflight=len(worker.inflight),
             max_concurrent=worker.max_concurrent,
             types=list(worker.types),
+            slots=runtime_slots(worker.roost.started_runtime),
         )
 
     def start(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -19,11 +19,13 @@ from roost.core.app import Roost
 from roost.core.models import TaskStatus, iso, utcnow
 from roost.core.store.counts import TypeCount, type_counts
 from roost.core.store.dispatch import AsyncStore
+from roost.core.worker.registry import runtime_slots
 
 from .envelope import ok
 from .keys import ROOST, WORKER
 from .schemas import QueueStatsOut
 from .settings import api_settings
+from .steer_schemas import SlotOut
 
 
 class MinuteOut(BaseModel):
@@ -47,14 +49,6 @@ class SeriesOut(BaseModel):
     from_: str = Field(alias="from")
     to: str
     minutes: list[MinuteOut]
-
-
-class SlotOut(BaseModel):
-    name: str
-    state: str = Field(description="free, busy, cooling or retired")
-    reason: str = Field(description="why it is cooling down or retired")
-    coolUntil: str | None = Field(description="when a cooling slot is usable again")
-    leases: int
 
 
 class SlotsOut(BaseModel):
@@ -118,18 +112,6 @@ def by_type(counts: list[TypeCount], registered: list[str]) -> list[dict[str, An
     return [rows[name] for name in sorted(rows)]
 
 
-def _slots(runtime: Any) -> list[dict[str, Any]] | None:
-    pool = getattr(runtime, "slots", None)
-    if pool is None or not callable(getattr(pool, "report", None)):
-        return None
-    out = []
-    for slot in pool.report():
-        until = slot.get("coolUntil")
-        at = datetime.fromtimestamp(until, UTC) if until else None
-        out.append({**slot, "coolUntil": iso(at) if slot.get("state") == "cooling" else None})
-    return out
-
-
 def series_routes(roost: Roost) -> web.RouteTableDef:
     routes = web.RouteTableDef()
     prefix = api_settings(roost.settings).prefix
@@ -149,7 +131,7 @@ def series_routes(roost: Roost) -> web.RouteTableDef:
         return ok(await request.app[ROOST].store.queue_series(utcnow()))
 
     @routes.get(prefix + "/runtime/slots")
-    async def runtime_slots(request: web.Request) -> web.Response:
+    async def slots_here(request: web.Request) -> web.Response:
         # the in-process worker's Roost runs the tasks (``roost serve`` gives it its own)
         worker = request.app[WORKER]
         here = worker.roost if worker is not None else request.app[ROOST]
@@ -158,7 +140,7 @@ def series_routes(roost: Roost) -> web.RouteTableDef:
             {
                 "runtime": here.settings.runtime.name,
                 "started": runtime is not None,
-                "slots": _slots(runtime),
+                "slots": runtime_slots(runtime),
             }
         )
 

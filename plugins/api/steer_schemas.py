@@ -95,6 +95,14 @@ class TweetPageOut(BaseModel):
     nextCursor: str | None
 
 
+class SlotOut(BaseModel):
+    name: str
+    state: str = Field(description="free, busy, cooling or retired")
+    reason: str = Field(description="why it is cooling down or retired")
+    coolUntil: str | None = Field(description="when a cooling slot is usable again")
+    leases: int
+
+
 class WorkerOut(BaseModel):
     workerId: str
     host: str
@@ -105,6 +113,9 @@ class WorkerOut(BaseModel):
     inflight: int
     maxConcurrent: int
     types: list[str] | None
+    slots: list[SlotOut] | None = Field(
+        description="its runtime's session slots (null: none, or the runtime has not started)"
+    )
 
 
 class WorkersOut(BaseModel):

@@ -172,18 +172,24 @@ def test_the_workers_page_lists_the_registry(page: Page, api: Api) -> None:
     for worker in workers:
         row = page.locator(f'tr[data-worker="{worker["workerId"]}"]')
         expect(row).to_contain_text(f"/{worker['maxConcurrent']}")
-    expect(page.locator("#slots")).to_contain_text("mock runtime has no session slots")
+    expect(page.locator("#slots")).to_contain_text("No worker's runtime has session slots")
+    assert all(w["slots"] is None for w in workers)  # the mock runtime has none
 
 
-def test_the_workers_page_shows_the_runtime_session_slots(page: Page, slotted_api: Api) -> None:
-    slots = {s["name"]: s for s in slotted_api.call("GET", "/runtime/slots")["slots"]}
+def test_the_workers_page_shows_each_workers_session_slots(page: Page, slotted_api: Api) -> None:
+    # the slots come from the registry: each worker writes its runtime's with its entry
+    [worker] = slotted_api.call("GET", "/workers")["workers"]
+    slots = {s["name"]: s for s in worker["slots"]}
+    assert slots == {s["name"]: s for s in slotted_api.call("GET", "/runtime/slots")["slots"]}
     dashboard(page, slotted_api, "workers")
-    expect(page.locator('tr[data-slot="main"] [data-state]')).to_have_text("free")
-    spare = page.locator('tr[data-slot="spare"]')
+    mine = page.locator(f'[data-worker-slots="{worker["workerId"]}"]')
+    expect(mine.locator("h3")).to_contain_text(f"pid {worker['pid']}")
+    expect(mine.locator('tr[data-slot="main"] [data-state]')).to_have_text("free")
+    spare = mine.locator('tr[data-slot="spare"]')
     expect(spare.locator("[data-state]")).to_have_text("cooling")
     expect(spare).to_contain_text("rate limited")
     expect(spare.locator("time")).to_have_attribute("datetime", slots["spare"]["coolUntil"])
-    old = page.locator('tr[data-slot="old"]')
+    old = mine.locator('tr[data-slot="old"]')
     expect(old.locator("[data-state]")).to_have_text("retired")
     expect(old).to_contain_text("account locked")
 

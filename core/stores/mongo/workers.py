@@ -13,7 +13,7 @@ from typing import Any
 from pymongo.collection import Collection
 
 from ...models import WorkerInfo
-from ..salvage import as_int
+from ..salvage import as_int, dict_list
 
 FORGET_AFTER = timedelta(hours=1)  # how long an expired worker's document is kept
 
@@ -30,6 +30,7 @@ def worker_doc(info: WorkerInfo) -> dict[str, Any]:
         "inflight": info.inflight,
         "maxConcurrent": info.max_concurrent,
         "types": info.types,
+        "slots": info.slots,
     }
 
 
@@ -51,6 +52,7 @@ def doc_to_worker(doc: Mapping[str, Any]) -> WorkerInfo | None:
         inflight=inflight or 0,
         max_concurrent=concurrent or 0,
         types=[str(t) for t in types] if isinstance(types, list) else None,
+        slots=dict_list(doc.get("slots")),
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 3  # PRAGMA user_version; 0 with a tasks table is version 1
+SCHEMA_VERSION = 4  # PRAGMA user_version; 0 with a tasks table is version 1
 TASK_COLUMNS = (
     "id, type, status, payload, priority, attempts, max_attempts, created_at, updated_at,"
     " next_run_at, locked_by, locked_at, lease_id, lease_expires_at, finished_at, result,"
@@ -77,7 +77,8 @@ CREATE TABLE IF NOT EXISTS workers (
     running INTEGER NOT NULL,
     inflight INTEGER NOT NULL,
     max_concurrent INTEGER NOT NULL,
-    types TEXT
+    types TEXT,
+    slots TEXT
 ) WITHOUT ROWID;
 """
 
@@ -94,6 +95,10 @@ def migrate(conn: sqlite3.Connection) -> None:
     (concurrent start-ups queue on the write lock; the second finds it done)."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version >= SCHEMA_VERSION:
+        return
+    if version == 3:  # version 3 -> 4: the workers' runtime session slots
+        conn.execute("ALTER TABLE workers ADD COLUMN slots TEXT")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         return
     old = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'tasks'").fetchone()
     if old and version < 2:  # version 1: a rowid table with a status index

@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 
 from ...models import WorkerInfo
+from ..salvage import dict_list
 from .errors import translate
 from .rows import dumps, from_ms, loads, ms
 
@@ -31,6 +32,7 @@ def _info(row: sqlite3.Row) -> WorkerInfo:
         inflight=row["inflight"],
         max_concurrent=row["max_concurrent"],
         types=loads(row["types"]),
+        slots=dict_list(loads(row["slots"])),
     )
 
 
@@ -46,8 +48,8 @@ class WorkerRegistry:
         with self._write() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO workers (worker_id, host, pid, started_at,"
-                " last_seen_at, expires_at, running, inflight, max_concurrent, types)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " last_seen_at, expires_at, running, inflight, max_concurrent, types, slots)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     info.worker_id,
                     info.host,
@@ -59,6 +61,7 @@ class WorkerRegistry:
                     info.inflight,
                     info.max_concurrent,
                     dumps(info.types),
+                    dumps(info.slots),
                 ),
             )
 

@@ -1,5 +1,5 @@
-// Workers: every live worker sharing the store (GET /workers), and the session slots of the
-// runtime in the API's own process (GET /runtime/slots: the Playwright runtime has them).
+// Workers: every live worker sharing the store (GET /workers), and the session slots of
+// each one's runtime (the Playwright runtime has them), as each worker last registered them.
 import { get } from "./api.js";
 import { ago, el, time } from "./dom.js";
 
@@ -29,6 +29,20 @@ function slotRow(s) {
   );
 }
 
+function workerSlots(w) {
+  return el(
+    "section",
+    { class: "worker-slots", "data-worker-slots": w.workerId },
+    el("h3", {}, `${w.workerId} (${w.host}, pid ${w.pid})`),
+    el(
+      "table",
+      {},
+      el("thead", {}, el("tr", {}, ["slot", "state", "detail", "leases"].map((h) => el("th", {}, h)))),
+      el("tbody", {}, w.slots.map(slotRow)),
+    ),
+  );
+}
+
 export function render(main) {
   const workers = el("tbody");
   const slots = el("div", { id: "slots" });
@@ -40,25 +54,17 @@ export function render(main) {
       el("thead", {}, el("tr", {}, ["worker", "host", "state", "inflight", "types", "last heartbeat", "started"].map((h) => el("th", {}, h)))),
       workers,
     ),
-    el("h2", {}, "Runtime session slots (this server's process)"),
+    el("h2", {}, "Runtime session slots"),
     slots,
   );
   return async () => {
-    const [registry, runtime] = await Promise.all([get("/workers"), get("/runtime/slots")]);
+    const registry = await get("/workers");
     workers.replaceChildren(...registry.workers.map(workerRow));
     if (!registry.workers.length) workers.append(el("tr", {}, el("td", { colspan: 7, class: "muted" }, "No live worker.")));
-    if (runtime.slots === null) {
-      const why = runtime.started ? "has no session slots" : "has not started in this process";
-      slots.replaceChildren(el("p", { class: "muted" }, `The ${runtime.runtime} runtime ${why}.`));
-      return;
+    const slotted = registry.workers.filter((w) => w.slots);
+    slots.replaceChildren(...slotted.map(workerSlots));
+    if (!slotted.length) {
+      slots.append(el("p", { class: "muted" }, "No worker's runtime has session slots (the Playwright runtime's show once a task started it)."));
     }
-    slots.replaceChildren(
-      el(
-        "table",
-        {},
-        el("thead", {}, el("tr", {}, ["slot", "state", "detail", "leases"].map((h) => el("th", {}, h)))),
-        el("tbody", {}, runtime.slots.map(slotRow)),
-      ),
-    );
   };
 }
