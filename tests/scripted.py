@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,3 +166,28 @@ class Running:
         assert self.job is not None
         self.worker.stop(force=True)
         await asyncio.wait_for(self.job, 20)
+
+
+MakeRoost = Callable[..., Awaitable[Roost]]
+
+
+@asynccontextmanager
+async def roost_maker(
+    make_settings: Callable[..., Any], worker: dict[str, Any], **settings: Any
+) -> AsyncIterator[MakeRoost]:
+    """``await make(plugin, **worker_settings)`` in the block: a started Roost with the
+    ``Scripted`` plugin, ``worker`` settings under the test's own, closed after the block."""
+    made: list[Roost] = []
+
+    async def make(plugin: Scripted, **overrides: Any) -> Roost:
+        config = make_settings(worker={**worker, **overrides}, **settings)
+        roost = Roost.create(config, plugins=[plugin])
+        await roost.start()
+        made.append(roost)
+        return roost
+
+    try:
+        yield make
+    finally:
+        for roost in made:
+            await roost.close()

@@ -8,7 +8,7 @@ backoff through the worker are in ``test_worker_retry.py``.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -16,7 +16,7 @@ from roost.core.app import Roost
 from roost.core.models import NewTask, TaskStatus, utcnow
 from roost.core.retry import RetryPolicy
 from roost.core.worker import Worker
-from scripted import Running, Scripted, stored, until
+from scripted import MakeRoost, Running, Scripted, roost_maker, stored, until
 from storekit import complete, retry
 
 WORKER = {
@@ -26,7 +26,6 @@ WORKER = {
     "poll_interval": 0.01,
     "max_poll_interval": 0.05,
 }
-MakeRoost = Callable[..., Awaitable[Roost]]
 
 
 @pytest.fixture
@@ -37,17 +36,8 @@ def plugin() -> Scripted:
 @pytest.fixture
 async def make_roost(make_settings: Callable[..., Any]) -> AsyncIterator[MakeRoost]:
     """``await make_roost(plugin, **worker_settings)``: a started Roost, closed after the test."""
-    made: list[Roost] = []
-
-    async def make(plugin: Scripted, **worker: Any) -> Roost:
-        roost = Roost.create(make_settings(worker={**WORKER, **worker}), plugins=[plugin])
-        await roost.start()
-        made.append(roost)
-        return roost
-
-    yield make
-    for roost in made:
-        await roost.close()
+    async with roost_maker(make_settings, WORKER) as make:
+        yield make
 
 
 @pytest.fixture

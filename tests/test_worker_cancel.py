@@ -19,7 +19,7 @@ from roost.core.app import Roost
 from roost.core.models import NewTask, TaskStatus
 from roost.core.worker import Worker, registry
 from roost.core.worker.maintenance import rescue
-from scripted import Running, Scripted, stored, until
+from scripted import MakeRoost, Running, Scripted, roost_maker, stored, until
 from store_urls import store_url
 
 #: a heartbeat every 0.4 s; a short shutdown bound
@@ -31,7 +31,6 @@ WORKER = {
     "max_poll_interval": 0.05,
 }
 SLOW_HEARTBEAT = {"lease": 60}  # no heartbeat within a test (with ``unwatched``)
-MakeRoost = Callable[..., Any]
 
 
 @pytest.fixture
@@ -47,21 +46,9 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
-async def make_roost(
-    make_settings: Callable[..., Any], url: str
-) -> AsyncIterator[Callable[..., Any]]:
-    made: list[Roost] = []
-
-    async def make(plugin: Scripted, **worker: Any) -> Roost:
-        settings = make_settings(store={"url": url}, worker={**WORKER, **worker})
-        roost = Roost.create(settings, plugins=[plugin])
-        await roost.start()
-        made.append(roost)
-        return roost
-
-    yield make
-    for roost in made:
-        await roost.close()
+async def make_roost(make_settings: Callable[..., Any], url: str) -> AsyncIterator[MakeRoost]:
+    async with roost_maker(make_settings, WORKER, store={"url": url}) as make:
+        yield make
 
 
 async def enqueue(roost: Roost, *script: str) -> str:

@@ -7,8 +7,6 @@ with their models and their part of the OpenAPI document."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -17,8 +15,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 from roost.core.app import Roost
 from roost.core.models import TaskStatus, iso, utcnow
-from roost.core.store.counts import TypeCount, type_counts
-from roost.core.store.dispatch import AsyncStore
+from roost.core.store.counts import CachedCounts, TypeCount
 from roost.core.worker.registry import runtime_slots
 
 from .envelope import ok
@@ -78,24 +75,6 @@ TYPES_CACHE_SECONDS = 2.0
 STATUS_KEYS = tuple(s.value.lower() for s in TaskStatus)
 
 
-class TypeCounts:
-    """One process's cached :func:`type_counts`; concurrent requests share one read."""
-
-    def __init__(self, store: AsyncStore) -> None:
-        self.store = store
-        self._counts: list[TypeCount] = []
-        self._read_at: float | None = None
-        self._lock = asyncio.Lock()
-
-    async def read(self) -> list[TypeCount]:
-        async with self._lock:
-            now = time.monotonic()
-            if self._read_at is None or now - self._read_at >= TYPES_CACHE_SECONDS:
-                self._counts = await type_counts(self.store)
-                self._read_at = time.monotonic()
-            return self._counts
-
-
 def by_type(counts: list[TypeCount], registered: list[str]) -> list[dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
     for name in [*registered, *(c.type for c in counts)]:
@@ -116,15 +95,12 @@ def series_routes(roost: Roost) -> web.RouteTableDef:
     routes = web.RouteTableDef()
     prefix = api_settings(roost.settings).prefix
 
-    counts: TypeCounts | None = None
+    counts = CachedCounts(roost.store, TYPES_CACHE_SECONDS)
+    registered = sorted(roost.registry.task_types)
 
     @routes.get(prefix + "/queue/types")
     async def queue_types(request: web.Request) -> web.Response:
-        nonlocal counts
-        here = request.app[ROOST]
-        if counts is None or counts.store is not here.store:
-            counts = TypeCounts(here.store)
-        return ok({"types": by_type(await counts.read(), sorted(here.registry.task_types))})
+        return ok({"types": by_type(await counts.read(), registered)})
 
     @routes.get(prefix + "/queue/series")
     async def queue_series(request: web.Request) -> web.Response:

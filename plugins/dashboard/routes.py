@@ -29,9 +29,14 @@ HEADERS = {
 }
 
 
-def shipped() -> dict[str, Path]:
-    """The files the page may load, by name."""
-    return {p.name: p for p in STATIC.iterdir() if p.is_file() and p.suffix in TYPES}
+def shipped() -> dict[str, tuple[bytes, str]]:
+    """The files the page may load, by name: their bytes (read once, at start-up: a few
+    small files, never read on the event loop per request) and content type."""
+    return {
+        p.name: (p.read_bytes(), TYPES[p.suffix])
+        for p in STATIC.iterdir()
+        if p.is_file() and p.suffix in TYPES
+    }
 
 
 def dashboard_routes(roost: Roost) -> web.RouteTableDef:
@@ -54,8 +59,7 @@ def dashboard_routes(roost: Roost) -> web.RouteTableDef:
         found = files.get(request.match_info["name"])
         if found is None:
             raise web.HTTPNotFound()
-        return web.Response(
-            body=found.read_bytes(), content_type=TYPES[found.suffix], headers=HEADERS
-        )
+        body, content_type = found
+        return web.Response(body=body, content_type=content_type, headers=HEADERS)
 
     return routes

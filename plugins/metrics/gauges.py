@@ -8,9 +8,7 @@ every ``queue_cache_seconds``, one read at a time however many scrapes come), an
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +17,7 @@ from prometheus_client.registry import Collector
 from roost.core.errors import StoreCorrupt, StoreUnavailable
 from roost.core.models import TaskStatus, utcnow
 from roost.core.store import AsyncStore
-from roost.core.store.counts import TypeCount, type_counts
+from roost.core.store.counts import CachedCounts, TypeCount
 
 from .instruments import OTHER
 
@@ -34,29 +32,29 @@ class QueueGauges(Collector):
     ``roost_store_up``, from one cached :meth:`~roost.core.store.AsyncStore.type_counts`."""
 
     def __init__(self, store: AsyncStore, types: frozenset[str], cache_seconds: float) -> None:
-        self.store = store
         self.types = types
-        self.cache_seconds = cache_seconds
-        self.counts: list[TypeCount] = []
-        self.read_at: float | None = None  # monotonic time of the last good read
+        self.cache = CachedCounts(store, cache_seconds)
         self.up = True
-        self._lock = asyncio.Lock()
+
+    @property
+    def counts(self) -> list[TypeCount]:
+        return self.cache.counts  # the last good read's
+
+    @property
+    def read_at(self) -> float | None:
+        return self.cache.read_at
 
     async def refresh(self) -> None:
         """Read the store unless the last read is recent; a store that is away keeps the
         last counts and sets ``roost_store_up`` to 0 (a scrape never fails for it)."""
-        async with self._lock:  # a second scrape waits for the read under way, then uses it
-            now = time.monotonic()
-            if self.read_at is not None and now - self.read_at < self.cache_seconds:
-                return
-            try:
-                self.counts = await type_counts(self.store)
-            except (StoreUnavailable, StoreCorrupt) as exc:
-                if self.up:
-                    log.warning("metrics: the queue counts cannot be read: %s", exc)
-                self.up = False
-                return
-            self.up, self.read_at = True, time.monotonic()
+        try:
+            await self.cache.read()
+        except (StoreUnavailable, StoreCorrupt) as exc:
+            if self.up:
+                log.warning("metrics: the queue counts cannot be read: %s", exc)
+            self.up = False
+            return
+        self.up = True
 
     def oldest_pending(self) -> dict[str, float]:
         """Seconds the oldest due PENDING task of each type has waited (0: none due)."""
@@ -71,7 +69,7 @@ class QueueGauges(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         tasks = GaugeMetricFamily(
             "roost_queue_tasks",
-            f"Tasks in the store by type and status (read at most every {self.cache_seconds:g} s).",
+            f"Tasks in the store by type and status (read at most every {self.cache.seconds:g} s).",
             labels=["type", "status"],
         )
         found = {(name, status.value): 0 for name in self.types for status in TaskStatus}

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from playwright.async_api import Page, Request, Route
 
 log = logging.getLogger("roost.playwright")
-TIMELINE_ROUTE = re.compile(r"/graphql/[^/?]+/(SearchTimeline|UserTweets)(\?|$)")
 TIMELINE_OPS = frozenset({"SearchTimeline", "UserTweets"})
+TIMELINE_ROUTE = re.compile(rf"/graphql/[^/?]+/({'|'.join(sorted(TIMELINE_OPS))})(\?|$)")
 
 
 class TimelineGate:
